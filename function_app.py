@@ -1,0 +1,11 @@
+"""The certgate function app: registers one blueprint per resource, nothing else."""
+
+import azure.functions as func
+
+from functions import apis, certificates, gateway, health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(certificates.bp)
+app.register_functions(apis.bp)
+app.register_functions(gateway.bp)
+app.register_functions(health.bp)

@@ -1,0 +1,1 @@
+"""Thin HTTP adapters: one blueprint per resource. Parse, call a service, render."""

@@ -1,0 +1,9 @@
+"""Process-wide state of the function app: settings validated at import (a missing or bad key
+ring stops the app at start-up), services built on first use."""
+
+from __future__ import annotations
+
+from shared.config import load_settings
+from shared.services import LazyServices
+
+SERVICES = LazyServices(load_settings())

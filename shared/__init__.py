@@ -1,0 +1,1 @@
+"""certgate's domain: certificates, APIs, storage and the gateway. Never imports azure.functions."""

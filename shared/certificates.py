@@ -1,0 +1,154 @@
+"""Certificate use cases: upload (with rotation), get, list and delete with in-use protection."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.changes import ChangeFeed
+from shared.conditions import NO_CONDITIONS, Conditions
+from shared.envelope import KeyRing, open_sealed, seal
+from shared.errors import (
+    CertificateInUse,
+    ErrorDetail,
+    PreconditionFailed,
+    ResourceNotFound,
+    StorageUnavailable,
+)
+from shared.identifiers import validate_id
+from shared.models import Certificate, Page, Upload
+from shared.pkcs12 import ClientCertificate, load_pfx
+from shared.storage.api_rows import ApiRows
+from shared.storage.blobs import BlobStore, blob_name
+from shared.storage.certificate_rows import CertificateRows, new_version
+from shared.storage.errors import EntityExists, EntityNotFound, EtagMismatch
+
+log = logging.getLogger(__name__)
+_ATTEMPTS = 8
+
+
+def envelope_context(certificate_id: str, version: str) -> bytes:
+    """The AAD that binds a sealed blob to one certificate version."""
+    return f"certgate/certificate/{certificate_id}/{version}".encode()
+
+
+class CertificateService:
+    def __init__(
+        self,
+        rows: CertificateRows,
+        apis: ApiRows,
+        blobs: BlobStore,
+        ring: KeyRing,
+        changes: ChangeFeed,
+    ) -> None:
+        self._rows = rows
+        self._apis = apis
+        self._blobs = blobs
+        self._ring = ring
+        self._changes = changes
+
+    def upload(
+        self, certificate_id: str, upload: Upload, conditions: Conditions = NO_CONDITIONS
+    ) -> tuple[Certificate, bool]:
+        """Create or replace; returns the certificate and whether it was created. The new
+        blob is written before the row points at it, so no reader sees a row without its blob."""
+        validate_id(certificate_id, target="certificateId")
+        material = load_pfx(upload.data, upload.password)
+        for _ in range(_ATTEMPTS):
+            existing = self._rows.find(certificate_id)
+            conditions.check(existing.etag if existing else None)
+            if existing is not None and self._same_material(existing, material):
+                return existing, False  # re-running a pipeline is a no-op: same ETag, no blob
+            cert = Certificate(certificate_id, new_version(), material.describe())
+            name = blob_name(certificate_id, cert.version)
+            sealed = seal(
+                self._ring, material.to_pem_bundle(), envelope_context(certificate_id, cert.version)
+            )
+            self._blobs.create(name, sealed, key_id=self._ring.current_id)
+            try:
+                if existing is None:
+                    etag = self._rows.create(cert, key_id=self._ring.current_id)
+                else:
+                    etag = self._rows.replace(cert, key_id=self._ring.current_id, etag=existing.etag)
+            except (EntityExists, EtagMismatch, EntityNotFound):
+                self._blobs.delete(name)
+                if conditions.pinned:
+                    raise PreconditionFailed("The certificate changed during the upload.") from None
+                continue
+            except BaseException:
+                self._blobs.delete(name)
+                raise
+            if existing is not None:
+                self._blobs.delete(blob_name(certificate_id, existing.version))
+            self._changes.publish()
+            log.info(
+                "certificate %s %s, thumbprint ...%s",
+                certificate_id,
+                "replaced" if existing else "created",
+                cert.info.thumbprint[-4:],
+            )
+            return self._with_usage(Certificate(cert.id, cert.version, cert.info, etag)), existing is None
+        raise StorageUnavailable("The certificate kept changing during the upload; try again.")
+
+    def get(self, certificate_id: str) -> Certificate:
+        validate_id(certificate_id, target="certificateId")
+        cert = self._rows.find(certificate_id)
+        if cert is None:
+            raise ResourceNotFound(f"Certificate '{certificate_id}' does not exist.", target=certificate_id)
+        return self._with_usage(cert)
+
+    def list(self, *, top: int, after: str | None) -> Page:
+        certs, more = self._rows.page(after=after, top=top)
+        usage = self._apis.usage()
+        items = tuple(
+            Certificate(c.id, c.version, c.info, used_by=tuple(usage.get(c.id, ()))).to_resource()
+            for c in certs
+        )
+        return Page(items, self._rows.table.count(), certs[-1].id if more and certs else None)
+
+    def delete(self, certificate_id: str, conditions: Conditions = NO_CONDITIONS) -> bool:
+        """Delete unless an API uses it; True when deleted, False when there was nothing."""
+        validate_id(certificate_id, target="certificateId")
+        for _ in range(_ATTEMPTS):
+            cert = self._rows.find(certificate_id)
+            conditions.check(cert.etag if cert else None)
+            if cert is None:
+                return False
+            users = self._apis.using_certificate(certificate_id)
+            if users:
+                raise CertificateInUse(
+                    f"Certificate '{certificate_id}' is used by {len(users)} API(s): "
+                    + ", ".join(users)
+                    + ". Unbind them first.",
+                    target=certificate_id,
+                    details=tuple(
+                        ErrorDetail("CertificateInUse", f"API '{u}' uses this certificate.", u) for u in users
+                    ),
+                )
+            try:
+                # By ETag: a bind that slipped in after the query above has touched the row.
+                self._rows.delete(cert)
+            except EtagMismatch:
+                continue
+            for name in self._blobs.names(f"{certificate_id}/"):
+                self._blobs.delete(name)
+            self._changes.publish()
+            log.info("certificate %s deleted", certificate_id)
+            return True
+        raise StorageUnavailable("The certificate kept changing during the delete; try again.")
+
+    def load_material(self, cert: Certificate) -> bytes:
+        """The decrypted PEM bundle (key and chain) of one certificate version."""
+        sealed, _ = self._blobs.read(blob_name(cert.id, cert.version))
+        return open_sealed(self._ring, sealed, envelope_context(cert.id, cert.version))
+
+    def _same_material(self, existing: Certificate, material: ClientCertificate) -> bool:
+        if existing.info.thumbprint != material.describe().thumbprint:
+            return False
+        try:
+            return self.load_material(existing) == material.to_pem_bundle()
+        except EntityNotFound:
+            return False
+
+    def _with_usage(self, cert: Certificate) -> Certificate:
+        users = tuple(self._apis.using_certificate(cert.id))
+        return Certificate(cert.id, cert.version, cert.info, cert.etag, users)

@@ -1,0 +1,1 @@
+"""The gateway: routing, header rules, TLS identity, session pool, resolver cache, forwarding."""

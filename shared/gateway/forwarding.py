@@ -1,0 +1,155 @@
+"""Forwarding one gateway call: resolve, pick the pooled session, send, map failures.
+
+The one place where `requests` exceptions become certgate's (SSLError first, then Timeout,
+then ConnectionError: the first and last are both ConnectionError subclasses).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable
+from shared.gateway.headers import Headers, request_headers, response_headers
+from shared.gateway.resolver import Resolver
+from shared.gateway.routing import backend_url, parse_gateway_url
+from shared.gateway.sessions import SessionPool
+from shared.storage.errors import EntityNotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    method: str
+    url: str  # as the client sent it, percent-encoding intact
+    headers: Headers
+    body: bytes
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: Headers
+    body: bytes
+
+
+class Forwarder:
+    def __init__(self, resolver: Resolver, sessions: SessionPool, *, timeout: float) -> None:
+        self._resolver = resolver
+        self._sessions = sessions
+        self._timeout = timeout
+
+    def close(self) -> None:
+        self._sessions.close()
+
+    def forward(self, request: GatewayRequest) -> GatewayResponse:
+        target = parse_gateway_url(request.url)
+        route = self._resolver.resolve(target.segments)
+        url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
+        incoming = urlsplit(request.url)
+        prepared = requests.PreparedRequest()
+        prepared.method = request.method
+        prepared.url = url  # set directly: prepare_url would re-quote the path and query
+        prepared.headers = requests.structures.CaseInsensitiveDict(
+            request_headers(request.headers, proto=incoming.scheme or "https", host=incoming.netloc)
+        )
+        prepared.body = request.body or None
+        if request.body or request.method not in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            prepared.headers["Content-Length"] = str(len(request.body))
+        started = time.perf_counter()
+        try:
+            session = self._sessions.session_for(route.certificate, route.api.spec.tls)
+        except EntityNotFound:
+            # Another instance rotated the certificate and removed this version's blob:
+            # read the route again rather than fail the call.
+            self._resolver.invalidate()
+            route = self._resolver.resolve(target.segments)
+            session = self._sessions.session_for(route.certificate, route.api.spec.tls)
+        response = self._send(session, prepared)
+        log.info(
+            "gateway api=%s cert=...%s status=%s latency_ms=%.1f",
+            route.api.id,
+            route.certificate.info.thumbprint[-4:] if route.certificate else "none",
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    def _send(self, session: requests.Session, prepared: requests.PreparedRequest) -> GatewayResponse:
+        adapter = session.get_adapter(str(prepared.url))
+        try:
+            raw = adapter.send(prepared, stream=True, timeout=self._timeout, verify=True, proxies={})
+            try:
+                body = raw.raw.read(decode_content=False)
+                headers = list(raw.raw.headers.items())
+            finally:
+                raw.close()
+        except requests.exceptions.SSLError as exc:
+            raise BackendTlsError(_tls_message(exc)) from exc
+        except requests.exceptions.Timeout as exc:
+            raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
+        except requests.exceptions.ConnectionError as exc:
+            tls = _find_ssl_error(exc)
+            if tls is not None:  # TLS 1.3: the refusal of our certificate arrives after the handshake
+                raise BackendTlsError(_tls_message(exc)) from exc
+            raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
+        return GatewayResponse(raw.status_code, response_headers(headers), body)
+
+
+def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        stack.extend(a for a in current.args if isinstance(a, BaseException))
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return None
+
+
+def _tls_message(exc: BaseException) -> str:
+    err = _find_ssl_error(exc)
+    text = str(err or exc)
+    if isinstance(err, ssl.SSLCertVerificationError):
+        if "hostname" in text.lower() or "IP address mismatch" in text:
+            return f"The backend's certificate does not match its host name ({err.verify_message})."
+        return f"The backend's certificate is not trusted ({err.verify_message})."
+    lowered = text.lower()
+    if any(
+        m in lowered
+        for m in (
+            "certificate required",
+            "bad certificate",
+            "unknown ca",
+            "handshake failure",
+            "certificate unknown",
+            "access denied",
+            "decrypt error",
+            "unsupported certificate",
+        )
+    ):
+        return f"The backend refused our client certificate ({_reason(exc)})."
+    return f"The TLS handshake with the backend failed ({_reason(exc)})."
+
+
+def _reason(exc: BaseException) -> str:
+    err = _find_ssl_error(exc)
+    if err is not None:
+        return err.reason or type(err).__name__
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return type(exc).__name__

@@ -1,0 +1,130 @@
+"""Which API (and which certificate version) serves a gateway path, cached with bounded
+staleness: entries live until the change marker moves, and the marker is read at most once
+per TTL, so steady state costs no storage call per request.
+
+This instance's own writes clear the cache at once (`invalidate`); other instances see
+them within the TTL. When storage is unreachable, what was resolved keeps being served.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from shared.errors import ApiNotFound, CertgateError, StorageUnavailable
+from shared.gateway.routing import candidate_paths
+from shared.models import Api, Certificate
+from shared.storage.api_rows import ApiRows, PathReservation
+from shared.storage.certificate_rows import CertificateRows
+from shared.storage.changes import ChangeMarker
+
+log = logging.getLogger(__name__)
+_MAX_ENTRIES = 20_000
+# Even with a quiet marker, reload now and then: a writer that died between its write and its
+# marker bump must not leave other instances stale for ever.
+_HARD_REFRESH_FACTOR = 12
+
+
+@dataclass(frozen=True)
+class Route:
+    api: Api
+    certificate: Certificate | None
+
+
+class Resolver:
+    def __init__(
+        self,
+        paths: PathReservation,
+        apis: ApiRows,
+        certificates: CertificateRows,
+        marker: ChangeMarker,
+        *,
+        ttl: float,
+    ) -> None:
+        self._paths = paths
+        self._apis = apis
+        self._certificates = certificates
+        self._marker = marker
+        self._ttl = ttl
+        self._entries: dict[str, Route | None] = {}
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._cleared_at = time.monotonic()
+        self._marker_etag: str | None = None
+        self._checking = False
+        self._degraded = False
+
+    def resolve(self, segments: tuple[str, ...]) -> Route:
+        self._refresh_if_due()
+        for path in candidate_paths(segments):
+            entries = self._entries
+            route = entries[path] if path in entries else self._load(path)
+            if route is not None:
+                return route
+        raise ApiNotFound("No API is registered for this path.", target="/".join(segments))
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._entries = {}
+            self._cleared_at = time.monotonic()
+
+    def _load(self, path: str) -> Route | None:
+        try:
+            route = self._read(path)
+        except StorageUnavailable as exc:
+            raise StorageUnavailable(
+                "The API for this path cannot be resolved: storage is unreachable."
+            ) from exc
+        with self._lock:
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries = {}
+            self._entries[path] = route
+        return route
+
+    def _read(self, path: str) -> Route | None:
+        owner = self._paths.find(path)
+        if owner is None:
+            return None
+        api = self._apis.find(owner[0])
+        if api is None or api.spec.path != path:
+            return None
+        cert = None
+        if api.spec.certificate_id is not None:
+            cert = self._certificates.find(api.spec.certificate_id)
+            if cert is None:
+                raise ApiNotFound("The API's certificate does not exist.")
+        return Route(api, cert)
+
+    def _refresh_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self._ttl:
+            return
+        with self._lock:
+            if self._checking or now - self._checked_at < self._ttl:
+                return  # another thread is checking; serve what we have meanwhile
+            self._checking = True
+        try:
+            self._check_marker(now)
+        finally:
+            with self._lock:
+                self._checking = False
+
+    def _check_marker(self, now: float) -> None:
+        try:
+            etag = self._marker.read()
+        except CertgateError:
+            if not self._degraded:
+                log.warning("storage unreachable: serving the last known configuration")
+            self._degraded = True
+            self._checked_at = now
+            return
+        if self._degraded:
+            log.warning("storage reachable again: configuration refreshed")
+        stale = now - self._cleared_at > self._ttl * _HARD_REFRESH_FACTOR
+        if etag != self._marker_etag or self._degraded or stale:
+            self.invalidate()
+        self._marker_etag = etag
+        self._degraded = False
+        self._checked_at = now

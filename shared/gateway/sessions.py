@@ -1,0 +1,135 @@
+"""Pooled `requests` sessions, one per (certificate id, version, TLS settings).
+
+Steady state reuses kept-alive connections: no new handshake and no storage call per request.
+A new certificate version makes a new key; the superseded session is closed (its idle
+connections drop, calls in flight finish on theirs).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from shared.gateway.tls import client_context
+from shared.models import Certificate, TlsSettings
+
+log = logging.getLogger(__name__)
+
+
+class ContextAdapter(HTTPAdapter):
+    """Mounts one SSLContext and keeps its trust exactly as built: requests would otherwise
+    hand urllib3 a CA bundle (certifi or REQUESTS_CA_BUNDLE) that it loads into our context,
+    and urllib3 would reset the context's verify_mode from `cert_reqs`."""
+
+    def __init__(self, context: ssl.SSLContext, *, pool_maxsize: int) -> None:
+        self._context = context
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(connections, maxsize, block, **kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, _ = super().build_connection_pool_key_attributes(request, False, None)
+        verified = self._context.verify_mode != ssl.CERT_NONE
+        pool_kwargs: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED" if verified else "CERT_NONE"}
+        if not self._context.check_hostname:
+            pool_kwargs["assert_hostname"] = False  # else urllib3 checks the name itself
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """Deliberately nothing: no CA file or client cert path is ever set on a connection."""
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    certificate_id: str | None
+    version: str | None
+    tls: TlsSettings
+
+
+class SessionPool:
+    def __init__(
+        self,
+        load_material: Callable[[Certificate], bytes],
+        *,
+        ca_file: str | None,
+        max_sessions: int = 256,
+        pool_maxsize: int = 64,
+    ) -> None:
+        self._load_material = load_material
+        self._ca_file = ca_file
+        self._max = max_sessions
+        self._pool_maxsize = pool_maxsize
+        self._sessions: OrderedDict[SessionKey, requests.Session] = OrderedDict()
+        self._lock = threading.Lock()
+        self._build_locks: dict[SessionKey, threading.Lock] = {}
+
+    def session_for(self, cert: Certificate | None, tls: TlsSettings) -> requests.Session:
+        key = SessionKey(cert.id if cert else None, cert.version if cert else None, tls)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is not None:
+                self._sessions.move_to_end(key)
+                return session
+            build_lock = self._build_locks.setdefault(key, threading.Lock())
+        with build_lock:  # one build per key; other keys are not held up by this one's I/O
+            with self._lock:
+                if key in self._sessions:
+                    return self._sessions[key]
+            session = self._build(cert, tls)
+            with self._lock:
+                self._install(key, session)
+                self._build_locks.pop(key, None)
+            return session
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
+    def _build(self, cert: Certificate | None, tls: TlsSettings) -> requests.Session:
+        material = self._load_material(cert) if cert is not None else None
+        session = requests.Session()
+        session.trust_env = False
+        session.mount(
+            "https://",
+            ContextAdapter(
+                client_context(material, tls, ca_file=self._ca_file), pool_maxsize=self._pool_maxsize
+            ),
+        )
+        session.mount("http://", HTTPAdapter(pool_maxsize=self._pool_maxsize, max_retries=0))
+        if cert is not None:
+            log.info(
+                "session built for certificate %s version %s (thumbprint ...%s)",
+                cert.id,
+                cert.version,
+                cert.info.thumbprint[-4:],
+            )
+        return session
+
+    def _install(self, key: SessionKey, session: requests.Session) -> None:
+        superseded = [
+            k
+            for k in self._sessions
+            if key.certificate_id is not None
+            and k.certificate_id == key.certificate_id
+            and k.version != key.version
+        ]
+        for old in superseded:
+            self._sessions.pop(old).close()
+        self._sessions[key] = session
+        while len(self._sessions) > self._max:
+            _, evicted = self._sessions.popitem(last=False)
+            evicted.close()

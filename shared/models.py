@@ -1,0 +1,190 @@
+"""Frozen dataclasses of the domain, and the only place wire JSON (camelCase) meets them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from shared.errors import InvalidRequestBody, InvalidServiceUrl
+from shared.identifiers import validate_api_path, validate_id
+from shared.pkcs12 import CertificateInfo
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A stored certificate's metadata; `version` names the blob that holds its material."""
+
+    id: str
+    version: str
+    info: CertificateInfo
+    etag: str = ""
+    used_by: tuple[str, ...] = ()
+
+    def to_resource(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "id": f"/certificates/{self.id}",
+            "name": self.id,
+            "type": "certificates",
+            "properties": {
+                "subject": info.subject,
+                "thumbprint": info.thumbprint,
+                "expirationDate": _iso(info.expiration),
+                "issuer": info.issuer,
+                "notBefore": _iso(info.not_before),
+                "keyType": info.key_type,
+                "chainLength": info.chain_length,
+                "usedBy": list(self.used_by),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    validate_certificate_chain: bool = True
+    validate_certificate_name: bool = True
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    """An API as a client asks for it (the body of PUT /management/apis/{apiId})."""
+
+    display_name: str
+    path: str
+    service_url: str
+    certificate_id: str | None
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+
+@dataclass(frozen=True)
+class Api:
+    id: str
+    spec: ApiSpec
+    etag: str = ""
+
+    def to_resource(self) -> dict[str, Any]:
+        spec = self.spec
+        properties: dict[str, Any] = {
+            "displayName": spec.display_name,
+            "path": spec.path,
+            "serviceUrl": spec.service_url,
+            "tls": {
+                "validateCertificateChain": spec.tls.validate_certificate_chain,
+                "validateCertificateName": spec.tls.validate_certificate_name,
+            },
+        }
+        if spec.certificate_id is not None:
+            properties["credentials"] = {"certificateId": spec.certificate_id}
+        return {"id": f"/apis/{self.id}", "name": self.id, "type": "apis", "properties": properties}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: `count` is the total across all pages, as in APIM."""
+
+    items: tuple[dict[str, Any], ...]
+    count: int
+    next_skip_token: str | None
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    password: str
+
+
+def parse_upload(body: Any) -> Upload:
+    """Body of PUT /management/certificates/{id}: {"properties": {"data", "password"?}}."""
+    props = _properties(body)
+    data = props.get("data")
+    if not isinstance(data, str) or not data:
+        raise InvalidRequestBody("'properties.data' must be the base64 of a .pfx file.", target="data")
+    password = props.get("password", "")
+    if password is None:
+        password = ""
+    if not isinstance(password, str):
+        raise InvalidRequestBody("'properties.password' must be a string.", target="password")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequestBody("'properties.data' is not valid base64.", target="data") from exc
+    return Upload(data=raw, password=password)
+
+
+def parse_api_spec(body: Any) -> ApiSpec:
+    """Body of PUT /management/apis/{id}; validates every field before any storage call."""
+    props = _properties(body)
+    display_name = props.get("displayName", "")
+    path = props.get("path")
+    service_url = props.get("serviceUrl")
+    if not isinstance(display_name, str):
+        raise InvalidRequestBody("'properties.displayName' must be a string.", target="displayName")
+    if not isinstance(path, str):
+        raise InvalidRequestBody("'properties.path' must be a string.", target="path")
+    if not isinstance(service_url, str):
+        raise InvalidServiceUrl("'properties.serviceUrl' must be an absolute URL.", target="serviceUrl")
+    certificate_id = _certificate_id(props.get("credentials"))
+    tls = _tls(props.get("tls"))
+    validate_api_path(path)
+    _validate_service_url(service_url, with_certificate=certificate_id is not None)
+    return ApiSpec(display_name or path, path, service_url, certificate_id, tls)
+
+
+def _properties(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise InvalidRequestBody("The body must be a JSON object with a 'properties' object.")
+    props: dict[str, Any] = body["properties"]
+    return props
+
+
+def _certificate_id(credentials: Any) -> str | None:
+    if credentials is None:
+        return None
+    if not isinstance(credentials, dict):
+        raise InvalidRequestBody("'properties.credentials' must be an object.", target="credentials")
+    cert_id = credentials.get("certificateId")
+    if cert_id is None:
+        return None
+    if not isinstance(cert_id, str):
+        raise InvalidRequestBody("'credentials.certificateId' must be a string.", target="certificateId")
+    return validate_id(cert_id, target="certificateId")
+
+
+def _tls(tls: Any) -> TlsSettings:
+    if tls is None:
+        return TlsSettings()
+    if not isinstance(tls, dict):
+        raise InvalidRequestBody("'properties.tls' must be an object.", target="tls")
+    values = {}
+    for name in ("validateCertificateChain", "validateCertificateName"):
+        value = tls.get(name, True)
+        if not isinstance(value, bool):
+            raise InvalidRequestBody(f"'tls.{name}' must be true or false.", target=name)
+        values[name] = value
+    return TlsSettings(values["validateCertificateChain"], values["validateCertificateName"])
+
+
+def _validate_service_url(url: str, *, with_certificate: bool) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidServiceUrl(f"'serviceUrl' is not a valid URL: {exc}.", target="serviceUrl") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidServiceUrl("'serviceUrl' must be an absolute http(s) URL.", target="serviceUrl")
+    if parts.scheme == "http" and with_certificate:
+        raise InvalidServiceUrl(
+            "'serviceUrl' must use https when a client certificate is bound.", target="serviceUrl"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidServiceUrl(
+            "'serviceUrl' must not carry a query, a fragment or credentials.", target="serviceUrl"
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,77 @@
+"""The composition root: builds the process-wide services from the settings, once."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from shared.apis import ApiService
+from shared.certificates import CertificateService
+from shared.changes import ChangeFeed
+from shared.config import Settings
+from shared.gateway.forwarding import Forwarder
+from shared.gateway.resolver import Resolver
+from shared.gateway.sessions import SessionPool
+from shared.storage.api_rows import ApiRows, PathReservation
+from shared.storage.blobs import BlobStore
+from shared.storage.certificate_rows import CertificateRows
+from shared.storage.changes import ChangeMarker
+from shared.storage.clients import Provisioner, StorageClients, build_clients
+from shared.storage.tables import EntityTable
+
+
+@dataclass
+class Services:
+    settings: Settings
+    provisioner: Provisioner
+    certificates: CertificateService
+    apis: ApiService
+    resolver: Resolver
+    forwarder: Forwarder
+    clients: StorageClients
+    marker: ChangeMarker
+
+
+def build_services(settings: Settings) -> Services:
+    clients = build_clients(settings.storage)
+    tables = clients.tables
+    cert_rows = CertificateRows(EntityTable(tables["certificates"], "certificate"))
+    api_rows = ApiRows(EntityTable(tables["apis"], "api"))
+    paths = PathReservation(EntityTable(tables["paths"], "path"))
+    changes = ChangeFeed(ChangeMarker(EntityTable(tables["meta"], "meta")))
+    certificates = CertificateService(
+        cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes
+    )
+    resolver = Resolver(paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds)
+    changes.subscribe(resolver.invalidate)
+    pool = SessionPool(certificates.load_material, ca_file=settings.backend_ca_file)
+    forwarder = Forwarder(resolver, pool, timeout=settings.backend_timeout_seconds)
+    return Services(
+        settings=settings,
+        provisioner=Provisioner(clients),
+        certificates=certificates,
+        apis=ApiService(api_rows, paths, cert_rows, changes),
+        resolver=resolver,
+        forwarder=forwarder,
+        clients=clients,
+        marker=changes.marker,
+    )
+
+
+class LazyServices:
+    """Built on first use (no network at import); tables are provisioned once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._services: Services | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Services:
+        services = self._services
+        if services is None:
+            with self._lock:
+                if self._services is None:
+                    self._services = build_services(self.settings)
+                services = self._services
+        services.provisioner.ensure()
+        return services

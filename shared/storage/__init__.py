@@ -1,0 +1,1 @@
+"""Table and Blob storage: the one boundary where azure.core errors become certgate's own."""

@@ -1,0 +1,91 @@
+"""API rows and path reservations: `Api` to and from table entities."""
+
+from __future__ import annotations
+
+from shared.models import Api, ApiSpec, TlsSettings
+from shared.storage.tables import Entity, EntityTable
+
+
+class ApiRows:
+    def __init__(self, table: EntityTable) -> None:
+        self.table = table
+
+    def find(self, api_id: str) -> Api | None:
+        found = self.table.find(api_id)
+        return None if found is None else _api(found[0], found[1])
+
+    def create(self, api: Api) -> str:
+        return self.table.create(api.id, _entity(api.spec))
+
+    def replace(self, api: Api, *, etag: str) -> str:
+        return self.table.replace(api.id, _entity(api.spec), etag=etag)
+
+    def delete(self, api_id: str, *, etag: str) -> None:
+        self.table.delete(api_id, etag=etag)
+
+    def using_certificate(self, certificate_id: str) -> list[str]:
+        """Ids of the APIs bound to `certificate_id`, in id order."""
+        rows = self.table.query("CertificateId eq @c", {"c": certificate_id}, select=["RowKey"])
+        return [r["RowKey"] for r in rows]
+
+    def usage(self) -> dict[str, list[str]]:
+        """certificateId -> ids of the APIs that use it, from one scan."""
+        users: dict[str, list[str]] = {}
+        for row in self.table.query(select=["RowKey", "CertificateId"]):
+            if row.get("CertificateId"):
+                users.setdefault(row["CertificateId"], []).append(row["RowKey"])
+        return users
+
+    def page(self, *, after: str | None, top: int) -> tuple[list[Api], bool]:
+        rows, more = self.table.page(after=after, top=top)
+        return [_api(r, "") for r in rows], more
+
+
+class PathReservation:
+    """Who owns an API path. The row key is the path with '/' written as '|' (Table Storage
+    keys may not hold '/'; '|' is not allowed in paths, so the mapping is one to one)."""
+
+    def __init__(self, table: EntityTable) -> None:
+        self.table = table
+
+    def find(self, path: str) -> tuple[str, bool, str] | None:
+        """(owner apiId, confirmed, etag) or None."""
+        found = self.table.find(path_key(path))
+        if found is None:
+            return None
+        return str(found[0]["ApiId"]), bool(found[0].get("Confirmed")), found[1]
+
+    def create(self, path: str, api_id: str) -> str:
+        return self.table.create(path_key(path), {"ApiId": api_id, "Confirmed": False})
+
+    def claim(self, path: str, api_id: str, *, etag: str, confirmed: bool) -> str:
+        return self.table.replace(path_key(path), {"ApiId": api_id, "Confirmed": confirmed}, etag=etag)
+
+    def delete(self, path: str, *, etag: str) -> None:
+        self.table.delete(path_key(path), etag=etag)
+
+
+def path_key(path: str) -> str:
+    return path.replace("/", "|")
+
+
+def _entity(spec: ApiSpec) -> Entity:
+    return {
+        "DisplayName": spec.display_name,
+        "Path": spec.path,
+        "ServiceUrl": spec.service_url,
+        "CertificateId": spec.certificate_id or "",
+        "ValidateChain": spec.tls.validate_certificate_chain,
+        "ValidateName": spec.tls.validate_certificate_name,
+    }
+
+
+def _api(entity: Entity, etag: str) -> Api:
+    spec = ApiSpec(
+        display_name=entity.get("DisplayName", ""),
+        path=entity["Path"],
+        service_url=entity["ServiceUrl"],
+        certificate_id=entity.get("CertificateId") or None,
+        tls=TlsSettings(bool(entity.get("ValidateChain", True)), bool(entity.get("ValidateName", True))),
+    )
+    return Api(id=entity["RowKey"], spec=spec, etag=etag)
