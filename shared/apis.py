@@ -74,6 +74,9 @@ class ApiService:
             raise ResourceNotFound(f"API '{api_id}' does not exist.", target=api_id)
         return api
 
+    def get_or_none(self, api_id: str) -> Api | None:
+        return self._apis.find(validate_id(api_id, target="apiId"))
+
     def list(self, *, top: int, after: str | None) -> Page:
         apis, more = self._apis.page(after=after, top=top)
         items = tuple(a.to_resource() for a in apis)

@@ -6,7 +6,7 @@ import logging
 
 from shared.changes import ChangeFeed
 from shared.conditions import NO_CONDITIONS, Conditions
-from shared.envelope import KeyRing, open_sealed, seal
+from shared.envelope import EnvelopeError, KeyRing, key_id_of, open_sealed, seal
 from shared.errors import (
     CertificateInUse,
     ErrorDetail,
@@ -66,9 +66,9 @@ class CertificateService:
             self._blobs.create(name, sealed, key_id=self._ring.current_id)
             try:
                 if existing is None:
-                    etag = self._rows.create(cert, key_id=self._ring.current_id)
+                    etag = self._rows.create(cert)
                 else:
-                    etag = self._rows.replace(cert, key_id=self._ring.current_id, etag=existing.etag)
+                    etag = self._rows.replace(cert, etag=existing.etag)
             except (EntityExists, EtagMismatch, EntityNotFound):
                 self._blobs.delete(name)
                 if conditions.pinned:
@@ -95,6 +95,9 @@ class CertificateService:
         if cert is None:
             raise ResourceNotFound(f"Certificate '{certificate_id}' does not exist.", target=certificate_id)
         return self._with_usage(cert)
+
+    def get_or_none(self, certificate_id: str) -> Certificate | None:
+        return self._rows.find(validate_id(certificate_id, target="certificateId"))
 
     def list(self, *, top: int, after: str | None) -> Page:
         certs, more = self._rows.page(after=after, top=top)
@@ -141,12 +144,39 @@ class CertificateService:
         sealed, _ = self._blobs.read(blob_name(cert.id, cert.version))
         return open_sealed(self._ring, sealed, envelope_context(cert.id, cert.version))
 
+    def reencrypt_all(self) -> tuple[int, int]:
+        """Re-seal every stored version under the ring's newest key; (re-sealed, already current)."""
+        resealed = current = 0
+        for cert in self._rows.all():
+            name = blob_name(cert.id, cert.version)
+            try:
+                sealed, etag = self._blobs.read(name)
+            except EntityNotFound:
+                continue  # replaced or deleted meanwhile
+            if key_id_of(sealed) == self._ring.current_id:
+                current += 1
+                continue
+            context = envelope_context(cert.id, cert.version)
+            fresh = seal(self._ring, open_sealed(self._ring, sealed, context), context)
+            try:
+                self._blobs.overwrite(name, fresh, key_id=self._ring.current_id, etag=etag)
+            except (EtagMismatch, EntityNotFound):
+                continue  # changed meanwhile: whoever changed it wrote with the newest key
+            resealed += 1
+            log.info(
+                "certificate %s version %s re-sealed under key %s",
+                cert.id,
+                cert.version,
+                self._ring.current_id,
+            )
+        return resealed, current
+
     def _same_material(self, existing: Certificate, material: ClientCertificate) -> bool:
         if existing.info.thumbprint != material.describe().thumbprint:
             return False
         try:
             return self.load_material(existing) == material.to_pem_bundle()
-        except EntityNotFound:
+        except (EntityNotFound, EnvelopeError):
             return False
 
     def _with_usage(self, cert: Certificate) -> Certificate:

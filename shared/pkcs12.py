@@ -92,10 +92,10 @@ def load_pfx(data: bytes, password: str, *, now: datetime | None = None) -> Clie
                 ) from exc
         else:
             raise InvalidPassword("The password does not open this PKCS#12 file.", target="password") from exc
-    if loaded.cert is None:
-        raise InvalidCertificate("The PKCS#12 file holds no certificate for its key.", target="data")
     if loaded.key is None:
         raise MissingPrivateKey("The PKCS#12 file holds no private key.", target="data")
+    if loaded.cert is None:
+        raise InvalidCertificate("The PKCS#12 file holds no certificate for its key.", target="data")
     leaf = loaded.cert.certificate
     key = loaded.key
     if not isinstance(

@@ -12,6 +12,8 @@ from shared.config import load_settings
 from shared.services import Services, build_services
 from tests.services import Azurite, DevHost, app_environment
 
+pytest_plugins = ["tests.gateway_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:

@@ -47,6 +47,16 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def connection_string(blob_port: int, queue_port: int, table_port: int) -> str:
+    return (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{blob_port}/devstoreaccount1;"
+        f"QueueEndpoint=http://127.0.0.1:{queue_port}/devstoreaccount1;"
+        f"TableEndpoint=http://127.0.0.1:{table_port}/devstoreaccount1;"
+    )
+
+
 class Azurite:
     """An in-memory Azurite on free ports."""
 
@@ -84,13 +94,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{self.blob_port}/devstoreaccount1;"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/devstoreaccount1;"
-            f"TableEndpoint=http://127.0.0.1:{self.table_port}/devstoreaccount1;"
-        )
+        return connection_string(self.blob_port, self.queue_port, self.table_port)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -113,7 +117,8 @@ def app_environment(connection_string: str, prefix: str, **extra: str) -> dict[s
 class DevHost:
     """`python -m devhost` in a subprocess, as a user runs it."""
 
-    def __init__(self, env: dict[str, str], *, log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], *, log_path: Path, healthy: bool = True) -> None:
+        self._healthy = healthy
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -131,7 +136,8 @@ class DevHost:
     def _ready(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"devhost exited: {self.log_path.read_text()[-2000:]}")
-        return requests.get(self.url + "/health", timeout=2).status_code == 200
+        status = requests.get(self.url + "/health", timeout=15).status_code
+        return status == 200 if self._healthy else status in (200, 503)
 
     def log_text(self) -> str:
         self._log.flush()

@@ -127,6 +127,13 @@ def _tls_message(exc: BaseException) -> str:
         if "hostname" in text.lower() or "IP address mismatch" in text:
             return f"The backend's certificate does not match its host name ({err.verify_message})."
         return f"The backend's certificate is not trusted ({err.verify_message})."
+    if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        # The backend closed the connection inside the handshake instead of completing it: what
+        # strict mTLS servers do when they refuse the client certificate (the alert that says
+        # so is often lost to the reset).
+        return (
+            "The backend refused our client certificate: it closed the connection during the TLS handshake."
+        )
     lowered = text.lower()
     if any(
         m in lowered

@@ -1,6 +1,8 @@
 """Which API (and which certificate version) serves a gateway path, cached with bounded
-staleness: entries live until the change marker moves, and the marker is read at most once
-per TTL, so steady state costs no storage call per request.
+staleness. The index of all API paths is read in one query; each API's route (API row and
+certificate row) on first use. Both live until the change marker moves, and the marker is
+read at most once per TTL, so steady state costs no storage call per request, whatever the
+request paths and however many APIs there are.
 
 This instance's own writes clear the cache at once (`invalidate`); other instances see
 them within the TTL. When storage is unreachable, what was resolved keeps being served.
@@ -21,7 +23,6 @@ from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 
 log = logging.getLogger(__name__)
-_MAX_ENTRIES = 20_000
 # Even with a quiet marker, reload now and then: a writer that died between its write and its
 # marker bump must not leave other instances stale for ever.
 _HARD_REFRESH_FACTOR = 12
@@ -31,6 +32,12 @@ _HARD_REFRESH_FACTOR = 12
 class Route:
     api: Api
     certificate: Certificate | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    index: dict[str, str]  # API path -> API id
+    routes: dict[str, Route]  # API path -> route, filled on first use
 
 
 class Resolver:
@@ -48,7 +55,7 @@ class Resolver:
         self._certificates = certificates
         self._marker = marker
         self._ttl = ttl
-        self._entries: dict[str, Route | None] = {}
+        self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._cleared_at = time.monotonic()
@@ -58,44 +65,45 @@ class Resolver:
 
     def resolve(self, segments: tuple[str, ...]) -> Route:
         self._refresh_if_due()
+        snapshot = self._snapshot or self._load_snapshot()
         for path in candidate_paths(segments):
-            entries = self._entries
-            route = entries[path] if path in entries else self._load(path)
-            if route is not None:
-                return route
+            if path in snapshot.index:
+                route = snapshot.routes.get(path) or self._load_route(snapshot, path)
+                if route is not None:
+                    return route
         raise ApiNotFound("No API is registered for this path.", target="/".join(segments))
 
     def invalidate(self) -> None:
         with self._lock:
-            self._entries = {}
+            self._snapshot = None
             self._cleared_at = time.monotonic()
 
-    def _load(self, path: str) -> Route | None:
+    def _load_snapshot(self) -> _Snapshot:
         try:
-            route = self._read(path)
+            snapshot = _Snapshot(self._paths.index(), {})
+        except StorageUnavailable as exc:
+            raise StorageUnavailable("The gateway's APIs cannot be read: storage is unreachable.") from exc
+        with self._lock:
+            self._snapshot = snapshot
+        return snapshot
+
+    def _load_route(self, snapshot: _Snapshot, path: str) -> Route | None:
+        try:
+            api = self._apis.find(snapshot.index[path])
+            if api is None or api.spec.path != path:
+                return None  # a stale reservation: its API is gone or moved
+            cert = None
+            if api.spec.certificate_id is not None:
+                cert = self._certificates.find(api.spec.certificate_id)
+                if cert is None:
+                    raise ApiNotFound("The API's certificate does not exist.", target=path)
         except StorageUnavailable as exc:
             raise StorageUnavailable(
                 "The API for this path cannot be resolved: storage is unreachable."
             ) from exc
-        with self._lock:
-            if len(self._entries) >= _MAX_ENTRIES:
-                self._entries = {}
-            self._entries[path] = route
+        route = Route(api, cert)
+        snapshot.routes[path] = route
         return route
-
-    def _read(self, path: str) -> Route | None:
-        owner = self._paths.find(path)
-        if owner is None:
-            return None
-        api = self._apis.find(owner[0])
-        if api is None or api.spec.path != path:
-            return None
-        cert = None
-        if api.spec.certificate_id is not None:
-            cert = self._certificates.find(api.spec.certificate_id)
-            if cert is None:
-                raise ApiNotFound("The API's certificate does not exist.")
-        return Route(api, cert)
 
     def _refresh_if_due(self) -> None:
         now = time.monotonic()

@@ -64,6 +64,11 @@ class PathReservation:
     def delete(self, path: str, *, etag: str) -> None:
         self.table.delete(path_key(path), etag=etag)
 
+    def index(self) -> dict[str, str]:
+        """Every reserved path and its owner's id, from one query (a few pages at most)."""
+        rows = self.table.query(select=["RowKey", "ApiId"])
+        return {str(r["RowKey"]).replace("|", "/"): str(r["ApiId"]) for r in rows}
+
 
 def path_key(path: str) -> str:
     return path.replace("/", "|")

@@ -18,11 +18,11 @@ class CertificateRows:
         found = self.table.find(certificate_id)
         return None if found is None else _certificate(found[0], found[1])
 
-    def create(self, cert: Certificate, *, key_id: str) -> str:
-        return self.table.create(cert.id, _entity(cert, key_id))
+    def create(self, cert: Certificate) -> str:
+        return self.table.create(cert.id, _entity(cert))
 
-    def replace(self, cert: Certificate, *, key_id: str, etag: str) -> str:
-        return self.table.replace(cert.id, _entity(cert, key_id), etag=etag)
+    def replace(self, cert: Certificate, *, etag: str) -> str:
+        return self.table.replace(cert.id, _entity(cert), etag=etag)
 
     def touch(self, cert: Certificate) -> str:
         """Change the row's ETag (and nothing the client sees but the ETag) if it is unchanged
@@ -46,11 +46,10 @@ def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
-def _entity(cert: Certificate, key_id: str) -> Entity:
+def _entity(cert: Certificate) -> Entity:
     info = cert.info
     return {
         "Version": cert.version,
-        "KeyId": key_id,
         "Subject": info.subject,
         "Issuer": info.issuer,
         "Thumbprint": info.thumbprint,
