@@ -93,6 +93,9 @@ class SessionPool:
                 self._build_locks.pop(key, None)
             return session
 
+    def __len__(self) -> int:
+        return len(self._sessions)
+
     def close(self) -> None:
         with self._lock:
             for session in self._sessions.values():
