@@ -20,8 +20,12 @@ NOT_IN_BICEP = {
 }
 # Read by the code but not app settings a local user sets.
 NOT_IN_SAMPLE = {
-    "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__tableServiceUri",
-    "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+    "AzureWebJobsStorage__blobServiceUri",
+    "AzureWebJobsStorage__tableServiceUri",
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__clientId",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
 }
 
 
@@ -39,7 +43,11 @@ def bicep_text() -> str:
 
 
 def test_the_scan_finds_the_settings() -> None:
-    assert {"CERTGATE_ENCRYPTION_KEYS", "CERTGATE_CONFIG_TTL_SECONDS", "AzureWebJobsStorage"} <= settings_read_by_code()
+    assert {
+        "CERTGATE_ENCRYPTION_KEYS",
+        "CERTGATE_CONFIG_TTL_SECONDS",
+        "AzureWebJobsStorage",
+    } <= settings_read_by_code()
 
 
 @pytest.mark.parametrize("name", sorted(settings_read_by_code()))

@@ -82,7 +82,9 @@ def test_unvalidated_chain_trusts_nothing_and_checks_nothing(root: CA) -> None:
     assert named.verify_mode == ssl.CERT_REQUIRED and not named.check_hostname
 
 
-def test_pool_keys_by_version_closes_superseded_and_is_bounded(root: CA, backend: EchoBackend, trust: str) -> None:
+def test_pool_keys_by_version_closes_superseded_and_is_bounded(
+    root: CA, backend: EchoBackend, trust: str
+) -> None:
     loads: list[str] = []
     material = {"v1": bundle(root.issue_client("one")), "v2": bundle(root.issue_client("two"))}
 

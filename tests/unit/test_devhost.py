@@ -16,6 +16,7 @@ from devhost.routes import build_routes, match
 def app_with(*routes: tuple[str, list[str], func.AuthLevel]) -> func.FunctionApp:
     app = func.FunctionApp()
     for n, (route, methods, level) in enumerate(routes):
+
         def handler(req: func.HttpRequest) -> func.HttpResponse:
             return func.HttpResponse("x")
 
@@ -51,8 +52,12 @@ def test_duplicate_route_is_refused() -> None:
 
 
 def test_literals_win_over_parameters_and_catch_all_comes_last() -> None:
-    app = app_with(("{*rest}", ["GET"], func.AuthLevel.ANONYMOUS), ("a/{id}", ["GET"], func.AuthLevel.FUNCTION),
-                   ("a/b", ["GET"], func.AuthLevel.ADMIN), ("o/{x?}", ["GET"], func.AuthLevel.FUNCTION))
+    app = app_with(
+        ("{*rest}", ["GET"], func.AuthLevel.ANONYMOUS),
+        ("a/{id}", ["GET"], func.AuthLevel.FUNCTION),
+        ("a/b", ["GET"], func.AuthLevel.ADMIN),
+        ("o/{x?}", ["GET"], func.AuthLevel.FUNCTION),
+    )
     routes = build_routes(app)
     assert match(routes, "/a/b")[0][0].template == "a/b"
     assert match(routes, "/A/B")[0][0].template == "a/b"  # literals are case-insensitive
@@ -62,8 +67,9 @@ def test_literals_win_over_parameters_and_catch_all_comes_last() -> None:
     assert match(routes, "/a/b")[0][0].auth_level == "admin"
 
 
-def test_local_settings_made_from_sample_and_environment_wins(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_settings_made_from_sample_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sample = {"Values": {"CG_TEST_A": "from-file", "CG_TEST_B": "from-file"}}
     (tmp_path / "local.settings.sample.json").write_text(json.dumps(sample))
     monkeypatch.setenv("CG_TEST_B", "from-env")
@@ -78,6 +84,12 @@ def test_sample_settings_are_complete() -> None:
     from tests.services import PROJECT
 
     values = json.loads((PROJECT / "local.settings.sample.json").read_text())["Values"]
-    for name in ("AzureWebJobsStorage", "CERTGATE_ENCRYPTION_KEYS", "CERTGATE_BACKEND_TIMEOUT_SECONDS",
-                 "CERTGATE_CONFIG_TTL_SECONDS", "CERTGATE_MAX_UPLOAD_BYTES", "CERTGATE_MAX_GATEWAY_BODY_BYTES"):
+    for name in (
+        "AzureWebJobsStorage",
+        "CERTGATE_ENCRYPTION_KEYS",
+        "CERTGATE_BACKEND_TIMEOUT_SECONDS",
+        "CERTGATE_CONFIG_TTL_SECONDS",
+        "CERTGATE_MAX_UPLOAD_BYTES",
+        "CERTGATE_MAX_GATEWAY_BODY_BYTES",
+    ):
         assert name in values
