@@ -9,14 +9,17 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable
+from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError
 from shared.gateway.headers import Headers, request_headers, response_headers
-from shared.gateway.resolver import Resolver
+from shared.gateway.resolver import Resolver, Route
 from shared.gateway.routing import backend_url, parse_gateway_url
 from shared.gateway.sessions import SessionPool
 from shared.storage.errors import EntityNotFound
@@ -63,43 +66,63 @@ class Forwarder:
         if request.body or request.method not in ("GET", "HEAD", "OPTIONS", "DELETE"):
             prepared.headers["Content-Length"] = str(len(request.body))
         started = time.perf_counter()
+        thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
         try:
-            session = self._sessions.session_for(route.certificate, route.api.spec.tls)
-        except EntityNotFound:
-            # Another instance rotated the certificate and removed this version's blob:
-            # read the route again rather than fail the call.
-            self._resolver.invalidate()
-            route = self._resolver.resolve(target.segments)
-            session = self._sessions.session_for(route.certificate, route.api.spec.tls)
-        response = self._send(session, prepared)
+            response = self._send(self._session(route, target.segments), prepared)
+        except CertgateError as exc:
+            log.warning(
+                "gateway api=%s cert=...%s error=%s latency_ms=%.1f",
+                route.api.id,
+                thumb,
+                exc.code,
+                (time.perf_counter() - started) * 1000,
+            )
+            raise
         log.info(
             "gateway api=%s cert=...%s status=%s latency_ms=%.1f",
             route.api.id,
-            route.certificate.info.thumbprint[-4:] if route.certificate else "none",
+            thumb,
             response.status,
             (time.perf_counter() - started) * 1000,
         )
         return response
 
+    def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
+        try:
+            return self._sessions.session_for(route.certificate, route.api.spec.tls)
+        except EntityNotFound:
+            # Another instance rotated the certificate and removed this version's blob:
+            # read the route again rather than fail the call.
+            self._resolver.invalidate()
+            fresh = self._resolver.resolve(segments)
+            return self._sessions.session_for(fresh.certificate, fresh.api.spec.tls)
+
     def _send(self, session: requests.Session, prepared: requests.PreparedRequest) -> GatewayResponse:
         adapter = session.get_adapter(str(prepared.url))
-        try:
+        with self._backend_errors():
             raw = adapter.send(prepared, stream=True, timeout=self._timeout, verify=True, proxies={})
             try:
                 body = raw.raw.read(decode_content=False)
                 headers = list(raw.raw.headers.items())
             finally:
                 raw.close()
+        return GatewayResponse(raw.status_code, response_headers(headers), body)
+
+    @contextmanager
+    def _backend_errors(self) -> Iterator[None]:
+        """requests' exceptions (sending) and urllib3's (reading the body), most specific first."""
+        try:
+            yield
         except requests.exceptions.SSLError as exc:
             raise BackendTlsError(_tls_message(exc)) from exc
-        except requests.exceptions.Timeout as exc:
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
-        except requests.exceptions.ConnectionError as exc:
-            tls = _find_ssl_error(exc)
-            if tls is not None:  # TLS 1.3: the refusal of our certificate arrives after the handshake
+        except (requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
+            if _find_ssl_error(exc) is not None:  # TLS 1.3: a refused certificate shows after the handshake
                 raise BackendTlsError(_tls_message(exc)) from exc
             raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
-        return GatewayResponse(raw.status_code, response_headers(headers), body)
+        except requests.exceptions.RequestException as exc:
+            raise BackendUnreachable(f"The call to the backend failed: {type(exc).__name__}.") from exc
 
 
 def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:

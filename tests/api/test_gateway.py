@@ -231,3 +231,22 @@ def test_unreachable_and_timeout(gw: Management, client_certs: dict[str, Issued]
         assert gw.put_api(uid, uid, hanging.url, f"c-{uid}").status_code == 200
         response = requests.get(base, timeout=10)
         assert response.status_code == 504 and error_code(response) == "BackendTimeout"
+
+
+def test_slow_backend_within_the_timeout(
+    gw: Management, root: CA, client_certs: dict[str, Issued], uid: str
+) -> None:
+    with EchoBackend(root.issue_server(), [root.cert_pem], delay=0.5) as slow:
+        base = bind(gw, uid, slow.url, client_certs["ec"])
+        assert (
+            echo(requests.get(base, timeout=10))["client_cert"]["thumbprint"] == client_certs["ec"].thumbprint
+        )
+
+
+def test_failures_are_logged_with_the_api(
+    gw: Management, gateway_host: DevHost, uid: str, client_certs: dict[str, Issued]
+) -> None:
+    base = bind(gw, uid, f"https://localhost:{closed_port()}", client_certs["rsa"])
+    assert requests.get(base, timeout=10).status_code == 502
+    line = next(x for x in gateway_host.log_text().splitlines() if f"api={uid} " in x)
+    assert "error=BackendUnreachable" in line and f"cert=...{client_certs['rsa'].thumbprint[-4:]}" in line
