@@ -13,7 +13,12 @@ from tests.services import PROJECT
 
 @pytest.mark.parametrize(
     ("ring", "message"),
-    [("k1:c2hvcnQ=", "must be 32 bytes"), ("k1:short", "not valid base64"), ("no-colon", "must look like 'keyId:<base64>'"), ("", "is empty")],
+    [
+        ("k1:c2hvcnQ=", "must be 32 bytes"),
+        ("k1:short", "not valid base64"),
+        ("no-colon", "must look like 'keyId:<base64>'"),
+        ("", "is empty"),
+    ],
 )
 def test_bad_key_ring_stops_the_host(ring: str, message: str) -> None:
     env = {**os.environ, "CERTGATE_ENCRYPTION_KEYS": ring}
