@@ -15,16 +15,19 @@ log = logging.getLogger(__name__)
 class ChangeFeed:
     def __init__(self, marker: ChangeMarker) -> None:
         self.marker = marker
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[str | None], None]] = []
 
-    def subscribe(self, listener: Callable[[], None]) -> None:
+    def subscribe(self, listener: Callable[[str | None], None]) -> None:
+        """`listener(marker_etag)` runs after every write of this instance; the ETag is the
+        marker's new one (None when the bump failed), so the listener need not reload twice."""
         self._listeners.append(listener)
 
     def publish(self) -> None:
-        for listener in self._listeners:
-            listener()
         try:
-            self.marker.bump()
+            etag: str | None = self.marker.bump()
         except CertgateError:
             # The write itself succeeded; other instances fall back to their hard refresh.
             log.warning("could not bump the change marker; other instances may lag")
+            etag = None
+        for listener in self._listeners:
+            listener(etag)

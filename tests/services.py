@@ -117,14 +117,16 @@ def app_environment(connection_string: str, prefix: str, **extra: str) -> dict[s
 class DevHost:
     """`python -m devhost` in a subprocess, as a user runs it."""
 
-    def __init__(self, env: dict[str, str], *, log_path: Path, healthy: bool = True) -> None:
+    def __init__(
+        self, env: dict[str, str], *, log_path: Path, healthy: bool = True, args: tuple[str, ...] = ()
+    ) -> None:
         self._healthy = healthy
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--port", str(self.port)],
+            [sys.executable, "-m", "devhost", "--port", str(self.port), *args],
             cwd=PROJECT,
             env={**os.environ, **env},
             stdout=self._log,
@@ -142,6 +144,18 @@ class DevHost:
     def log_text(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def log_line(self, *fragments: str, timeout: float = 10) -> str:
+        """The first log line holding every fragment, waiting for it (logs are written by a
+        background thread of the host)."""
+        found: list[str] = []
+
+        def seen() -> bool:
+            found[:] = [x for x in self.log_text().splitlines() if all(f in x for f in fragments)]
+            return bool(found)
+
+        wait_for(seen, timeout=timeout, what=f"log line with {fragments}")
+        return found[0]
 
     def stop(self) -> None:
         self.process.terminate()

@@ -1,7 +1,7 @@
 """Forwarding one gateway call: resolve, pick the pooled session, send, map failures.
 
-The one place where `requests` exceptions become certgate's (SSLError first, then Timeout,
-then ConnectionError: the first and last are both ConnectionError subclasses).
+The one place where backend exceptions (urllib3's, under the session's adapter) become
+certgate's: TLS first, then refused connections, then timeouts, then the rest.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from urllib3 import HTTPHeaderDict
+from urllib3.util import SKIP_HEADER
 
 from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError
 from shared.gateway.headers import Headers, request_headers, response_headers
@@ -56,19 +58,16 @@ class Forwarder:
         route = self._resolver.resolve(target.segments)
         url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
         incoming = urlsplit(request.url)
-        prepared = requests.PreparedRequest()
-        prepared.method = request.method
-        prepared.url = url  # set directly: prepare_url would re-quote the path and query
-        prepared.headers = requests.structures.CaseInsensitiveDict(
+        headers = HTTPHeaderDict(
             request_headers(request.headers, proto=incoming.scheme or "https", host=incoming.netloc)
         )
-        prepared.body = request.body or None
-        if request.body or request.method not in ("GET", "HEAD", "OPTIONS", "DELETE"):
-            prepared.headers["Content-Length"] = str(len(request.body))
+        if "user-agent" not in headers:
+            headers["User-Agent"] = SKIP_HEADER  # add none of our own: the client sent none
         started = time.perf_counter()
         thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
         try:
-            response = self._send(self._session(route, target.segments), prepared)
+            session = self._session(route, target.segments)
+            response = self._send(session, request.method, url, headers, request.body)
         except CertgateError as exc:
             log.warning(
                 "gateway api=%s cert=...%s error=%s latency_ms=%.1f",
@@ -97,32 +96,53 @@ class Forwarder:
             fresh = self._resolver.resolve(segments)
             return self._sessions.session_for(fresh.certificate, fresh.api.spec.tls)
 
-    def _send(self, session: requests.Session, prepared: requests.PreparedRequest) -> GatewayResponse:
-        adapter = session.get_adapter(str(prepared.url))
+    def _send(
+        self, session: requests.Session, method: str, url: str, headers: HTTPHeaderDict, body: bytes
+    ) -> GatewayResponse:
+        """Through the urllib3 pool of the session's mounted adapter, picked by requests' own
+        hook: the adapter's TLS identity and pooling, without requests' per-call work
+        (environment merging, hooks, cookies, response wrapping) or its URL re-quoting."""
+        adapter = session.get_adapter(url)
         with self._backend_errors():
-            raw = adapter.send(prepared, stream=True, timeout=self._timeout, verify=True, proxies={})
+            prepared = requests.PreparedRequest()
+            prepared.url = url
+            pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
+            parts = urlsplit(url)
+            response = pool.urlopen(
+                method,
+                f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}",
+                body=body or None,
+                headers=headers,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                timeout=self._timeout,
+            )
             try:
-                body = raw.raw.read(decode_content=False)
-                headers = list(raw.raw.headers.items())
+                payload = response.read(decode_content=False)
+                answer = list(response.headers.items())
             finally:
-                raw.close()
-        return GatewayResponse(raw.status_code, response_headers(headers), body)
+                response.release_conn()
+        return GatewayResponse(response.status, response_headers(answer), payload)
 
     @contextmanager
     def _backend_errors(self) -> Iterator[None]:
-        """requests' exceptions (sending) and urllib3's (reading the body), most specific first."""
+        """urllib3's exceptions (and socket errors) as certgate's, most specific first:
+        NewConnectionError subclasses ConnectTimeoutError, so it comes before the timeouts."""
         try:
             yield
-        except requests.exceptions.SSLError as exc:
+        except urllib3.exceptions.SSLError as exc:
             raise BackendTlsError(_tls_message(exc)) from exc
-        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
+        except urllib3.exceptions.NewConnectionError as exc:
+            raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
+        except urllib3.exceptions.TimeoutError as exc:
             raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
-        except (requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             if _find_ssl_error(exc) is not None:  # TLS 1.3: a refused certificate shows after the handshake
                 raise BackendTlsError(_tls_message(exc)) from exc
             raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
-        except requests.exceptions.RequestException as exc:
-            raise BackendUnreachable(f"The call to the backend failed: {type(exc).__name__}.") from exc
 
 
 def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:

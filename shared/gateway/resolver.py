@@ -73,10 +73,14 @@ class Resolver:
                     return route
         raise ApiNotFound("No API is registered for this path.", target="/".join(segments))
 
-    def invalidate(self) -> None:
+    def invalidate(self, marker_etag: str | None = None) -> None:
+        """Drop the cache; with the marker's ETag after this instance's own write, the next
+        marker check will not drop it a second time."""
         with self._lock:
             self._snapshot = None
             self._cleared_at = time.monotonic()
+            if marker_etag is not None:
+                self._marker_etag = marker_etag
 
     def _load_snapshot(self) -> _Snapshot:
         try:

@@ -14,8 +14,9 @@ class ChangeMarker:
     def __init__(self, table: EntityTable) -> None:
         self._table = table
 
-    def bump(self) -> None:
-        self._table.upsert(_ROW, {"Stamp": uuid.uuid4().hex})
+    def bump(self) -> str:
+        """Move the marker; returns its new ETag."""
+        return self._table.upsert(_ROW, {"Stamp": uuid.uuid4().hex})
 
     def read(self) -> str:
         """The marker's current ETag ('' before the first change)."""

@@ -248,5 +248,5 @@ def test_failures_are_logged_with_the_api(
 ) -> None:
     base = bind(gw, uid, f"https://localhost:{closed_port()}", client_certs["rsa"])
     assert requests.get(base, timeout=10).status_code == 502
-    line = next(x for x in gateway_host.log_text().splitlines() if f"api={uid} " in x)
+    line = gateway_host.log_line(f"api={uid} ")
     assert "error=BackendUnreachable" in line and f"cert=...{client_certs['rsa'].thumbprint[-4:]}" in line
