@@ -10,7 +10,7 @@ import requests
 
 from tests.api.client import Management, error_code
 from tests.conftest import unique_prefix
-from tests.services import Azurite, DevHost, app_environment, connection_string, free_port
+from tests.services import Azurite, DevHost, app_environment, connection_string, free_port, wait_for
 
 KEY = "local-test-function-key"
 
@@ -84,3 +84,24 @@ def test_storage_outage_answers_503(tmp_path: Path) -> None:
         assert "Traceback" not in response.text
     finally:
         host.stop()
+
+
+def test_several_worker_processes(azurite: Azurite, tmp_path: Path) -> None:
+    env = app_environment(azurite.connection_string, unique_prefix(), CERTGATE_CONFIG_TTL_SECONDS="1")
+    host = DevHost(env, log_path=tmp_path / "workers.log", args=("--workers", "2"))
+    try:
+        session = requests.Session()
+        gateway = f"{host.url}/gateway/w/x"
+        assert all(session.get(gateway, timeout=10).status_code == 404 for _ in range(10))
+        mgmt = Management(host.url)
+        assert mgmt.put_api("w", "w", f"http://127.0.0.1:{free_port()}").status_code == 201
+        # whichever worker serves the next calls sees the new API within the TTL
+        wait_for(
+            lambda: all(requests.get(gateway, timeout=10).status_code == 502 for _ in range(10)),
+            timeout=4,
+            what="the API on every worker",
+        )
+        assert host.log_text().count("get_health: [GET] /health") == 2  # two workers indexed the app
+    finally:
+        host.stop()
+    assert host.process.poll() is not None
