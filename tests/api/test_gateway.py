@@ -4,6 +4,7 @@ refusal twin."""
 from __future__ import annotations
 
 import hashlib
+import json
 import http.client
 from typing import Any
 
@@ -250,3 +251,39 @@ def test_failures_are_logged_with_the_api(
     assert requests.get(base, timeout=10).status_code == 502
     line = gateway_host.log_line(f"api={uid} ")
     assert "error=BackendUnreachable" in line and f"cert=...{client_certs['rsa'].thumbprint[-4:]}" in line
+
+
+def test_nothing_is_added_to_the_request(
+    gw: Management,
+    gateway_host: DevHost,
+    mtls_backend: EchoBackend,
+    client_certs: dict[str, Issued],
+    uid: str,
+) -> None:
+    bind(gw, uid, mtls_backend.url, client_certs["rsa"])
+    connection = http.client.HTTPConnection("127.0.0.1", gateway_host.port, timeout=10)
+    connection.request("GET", f"/gateway/{uid}/bare", headers={"Accept": "x/y"})  # no User-Agent
+    response = connection.getresponse()
+    seen = json.loads(response.read())
+    connection.close()
+    names = sorted(name.lower() for name, _ in seen["headers"])
+    assert names == [
+        "accept",
+        "accept-encoding",
+        "host",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+    ], names
+    assert dict((n.lower(), v) for n, v in seen["headers"])["accept-encoding"] == "identity"  # http.client's
+
+
+def test_repeated_response_headers(
+    gw: Management, mtls_backend: EchoBackend, client_certs: dict[str, Issued], uid: str
+) -> None:
+    base = bind(gw, uid, mtls_backend.url, client_certs["ec"])
+    wanted = "Set-Cookie: a=1; Path=/ | Set-Cookie: b=2 | X-Multi: one | X-Multi: two"
+    response = requests.get(base, timeout=10, headers={"X-Echo-Set-Header": wanted})
+    assert response.status_code == 200
+    assert response.cookies.get("a") == "1" and response.cookies.get("b") == "2"
+    assert response.headers["X-Multi"] == "one, two"

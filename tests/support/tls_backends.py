@@ -66,7 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(owner.delay)
         path, _, query = self.path.partition("?")
         status = int(self.headers.get("X-Echo-Status", "200"))
-        extra = [h.split(":", 1) for h in self.headers.get_all("X-Echo-Set-Header", [])]
+        # "Name: value | Name: value": several response headers, repeated names included
+        extra = [
+            h.split(":", 1) for v in self.headers.get_all("X-Echo-Set-Header", []) for h in v.split(" | ")
+        ]
         if "X-Echo-Body-Bytes" in self.headers:
             size = int(self.headers["X-Echo-Body-Bytes"])
             payload = (PATTERN * (size // 256 + 1))[:size]
