@@ -4,8 +4,8 @@ refusal twin."""
 from __future__ import annotations
 
 import hashlib
-import json
 import http.client
+import json
 from typing import Any
 
 import pytest
