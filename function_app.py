@@ -2,10 +2,11 @@
 
 import azure.functions as func
 
-from functions import apis, certificates, gateway, health
+from functions import apis, certificates, gateway, health, openapi
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(certificates.bp)
 app.register_functions(apis.bp)
 app.register_functions(gateway.bp)
 app.register_functions(health.bp)
+app.register_functions(openapi.bp)

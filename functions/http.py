@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -59,7 +60,7 @@ def read_json(req: func.HttpRequest, limit: int) -> Any:
         raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[...
         raise InvalidRequestBody("The request body is not valid JSON.") from exc
 
 
@@ -76,7 +77,7 @@ def paging(req: func.HttpRequest) -> tuple[int, str | None]:
     raw_top = req.params.get("$top")
     top = 100
     if raw_top is not None:
-        if not raw_top.isdigit() or not 1 <= int(raw_top) <= 1000:
+        if not re.fullmatch(r"[0-9]{1,4}", raw_top) or not 1 <= int(raw_top) <= 1000:
             raise InvalidQueryParameter("'$top' must be a whole number from 1 to 1000.", target="$top")
         top = int(raw_top)
     token = req.params.get("$skipToken")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.errors import InvalidRequestBody, InvalidServiceUrl
+from shared.errors import CertgateError, InvalidPath, InvalidRequestBody, InvalidServiceUrl
 from shared.identifiers import validate_api_path, validate_id
 from shared.pkcs12 import CertificateInfo
+
+# A DNS name, an IPv4 address, or an IPv6 literal (urlsplit strips its brackets).
+_HOST = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]+"
+)
 
 
 @dataclass(frozen=True)
@@ -129,9 +135,29 @@ def parse_api_spec(body: Any) -> ApiSpec:
         raise InvalidServiceUrl("'properties.serviceUrl' must be an absolute URL.", target="serviceUrl")
     certificate_id = _certificate_id(props.get("credentials"))
     tls = _tls(props.get("tls"))
+    _check_text(display_name, "displayName", MAX_DISPLAY_NAME, InvalidRequestBody)
+    _check_text(path, "path", MAX_PATH, InvalidPath)
+    _check_text(service_url, "serviceUrl", MAX_SERVICE_URL, InvalidServiceUrl)
     validate_api_path(path)
     _validate_service_url(service_url, with_certificate=certificate_id is not None)
     return ApiSpec(display_name or path, path, service_url, certificate_id, tls)
+
+
+# APIM's own limits for these fields (Api entity, 2024-05-01).
+MAX_DISPLAY_NAME = 300
+MAX_PATH = 400
+MAX_SERVICE_URL = 2000
+
+
+def _check_text(value: str, name: str, limit: int, error: type[CertgateError]) -> None:
+    if len(value) > limit:
+        raise error(f"'{name}' is longer than {limit} characters.", target=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a JSON escape
+        raise error(f"'{name}' is not valid Unicode text.", target=name) from exc
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise error(f"'{name}' holds control characters.", target=name)
 
 
 def _properties(body: Any) -> dict[str, Any]:
@@ -174,7 +200,9 @@ def _validate_service_url(url: str, *, with_certificate: bool) -> None:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidServiceUrl(f"'serviceUrl' is not a valid URL: {exc}.", target="serviceUrl") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if any(c.isspace() for c in url):
+        raise InvalidServiceUrl("'serviceUrl' must not contain white space.", target="serviceUrl")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _HOST.fullmatch(parts.hostname):
         raise InvalidServiceUrl("'serviceUrl' must be an absolute http(s) URL.", target="serviceUrl")
     if parts.scheme == "http" and with_certificate:
         raise InvalidServiceUrl(

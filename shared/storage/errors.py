@@ -15,7 +15,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from shared.errors import StorageUnavailable
+from shared.errors import CertgateError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,13 @@ def storage_errors(operation: str) -> Iterator[None]:
         if exc.status_code == 404:
             raise EntityNotFound(operation) from exc
         log.warning("storage refused %s: HTTP %s", operation, exc.status_code)
+        if exc.status_code is not None and exc.status_code < 500 and exc.status_code not in (408, 429):
+            # Storage is there and said no: a request certgate should not have made.
+            raise CertgateError(
+                f"Storage rejected the request ({operation}: HTTP {exc.status_code})."
+            ) from exc
         raise StorageUnavailable(
-            f"Storage refused the request ({operation}: HTTP {exc.status_code})."
+            f"Storage refused the request ({operation}: HTTP {exc.status_code}); try again later."
         ) from exc
     except AzureError as exc:
         log.warning("storage unreachable during %s: %s", operation, type(exc).__name__)

@@ -121,3 +121,26 @@ def test_bad_top(mgmt: Management, top: str) -> None:
     for path in ("/management/apis", "/management/certificates"):
         response = mgmt.get(path, params={"$top": top})
         assert response.status_code == 400 and error_code(response) == "InvalidQueryParameter"
+
+
+@pytest.mark.parametrize("top", ["%C2%B2", "%EF%BC%95", "9" * 5000])
+def test_odd_top_values(mgmt: Management, top: str) -> None:
+    response = mgmt.session.get(f"{mgmt.base}/management/apis?$top={top}", timeout=10)
+    assert response.status_code == 400 and error_code(response) == "InvalidQueryParameter"
+
+
+def test_deeply_nested_body(mgmt: Management, uid: str) -> None:
+    for route in (f"/management/apis/{uid}", f"/management/certificates/{uid}"):
+        response = mgmt.session.put(mgmt.base + route, data=b"[" * 100_000, timeout=10)
+        assert response.status_code == 400 and error_code(response) == "InvalidRequestBody"
+
+
+def test_overlong_fields(mgmt: Management, uid: str) -> None:
+    response = mgmt.put_api(uid, "a" * 2000, "https://x.example")
+    assert response.status_code == 400 and error_code(response) == "InvalidPath"
+    response = mgmt.session.put(
+        f"{mgmt.base}/management/apis/{uid}",
+        timeout=10,
+        json={"properties": {"path": uid, "serviceUrl": "https://x.example", "displayName": "d" * 200_000}},
+    )
+    assert response.status_code == 400 and error_code(response) == "InvalidRequestBody"

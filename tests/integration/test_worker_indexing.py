@@ -60,6 +60,7 @@ def test_worker_indexes_every_function() -> None:
         "get_api_policy",
         "forward_gateway",
         "get_health",
+        "get_openapi",
     }
 
 

@@ -89,3 +89,30 @@ def test_upload_refusals(body: object) -> None:
 def test_upload_missing_password_is_empty() -> None:
     upload = parse_upload({"properties": {"data": base64.b64encode(b"abc").decode()}})
     assert upload == type(upload)(b"abc", "")
+
+
+@pytest.mark.parametrize(
+    ("props", "code"),
+    [
+        ({"displayName": "d" * 301}, "InvalidRequestBody"),
+        ({"displayName": "\ud800"}, "InvalidRequestBody"),
+        ({"displayName": "a\nb"}, "InvalidRequestBody"),
+        ({"path": "a" * 401}, "InvalidPath"),
+        ({"serviceUrl": "https://x.example/" + "a" * 2000}, "InvalidServiceUrl"),
+        ({"serviceUrl": "https://a b.example/x"}, "InvalidServiceUrl"),
+        ({"serviceUrl": "https://x.example/x y"}, "InvalidServiceUrl"),
+        ({"serviceUrl": "https://x.exa\u0000mple"}, "InvalidServiceUrl"),
+        ({"serviceUrl": "https://bad_host.example"}, "InvalidServiceUrl"),
+    ],
+)
+def test_field_limits_and_characters(props: dict[str, object], code: str) -> None:
+    with pytest.raises(CertgateError) as info:
+        parse_api_spec(api_body(**props))
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[::1]:8443/x", "https://127.0.0.1/x", "https://a-b.c.example./p%20q"]
+)
+def test_service_url_hosts(url: str) -> None:
+    assert parse_api_spec(api_body(serviceUrl=url)).service_url == url
