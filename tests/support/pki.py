@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,16 +75,40 @@ def _builder(
     not_before: datetime.datetime | None,
     not_after: datetime.datetime | None,
 ) -> x509.CertificateBuilder:
+    start, end = _validity(not_before, not_after)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or _now() - datetime.timedelta(hours=1))
-        .not_valid_after(not_after or _now() + datetime.timedelta(days=30))
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+
+
+def _validity(
+    not_before: datetime.datetime | None, not_after: datetime.datetime | None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """Fill in the missing bound so the period is never empty: an expired certificate needs only
+    `not_after` in the past, a not-yet-valid one only `not_before` in the future."""
+    month = datetime.timedelta(days=30)
+    if not_before is None:
+        # an hour back tolerates clock skew between the test and the code under test
+        not_before = _now() - datetime.timedelta(hours=1)
+        if not_after is not None and not_after <= not_before:
+            not_before = not_after - month
+    if not_after is None:
+        not_after = max(_now(), not_before) + month
+    if not_after <= not_before:
+        raise ValueError(f"empty validity period: {not_before} .. {not_after}")
+    return not_before, not_after
+
+
+def _ca_start() -> datetime.datetime:
+    # CAs reach a year back so that back-dated (expired) leaves still nest inside their issuers
+    return _now() - datetime.timedelta(days=365)
 
 
 def _san(hostnames: tuple[str, ...]) -> x509.SubjectAlternativeName:
@@ -104,7 +129,7 @@ class CA:
     def new(cls, name: str, kind: KeyKind = "rsa") -> CA:
         key = new_key(kind)
         cert = (
-            _builder(_name(name), _name(name), key, None, _now() + datetime.timedelta(days=365))
+            _builder(_name(name), _name(name), key, _ca_start(), _now() + datetime.timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
@@ -123,8 +148,9 @@ class CA:
     def intermediate(self, name: str, kind: KeyKind = "rsa") -> CA:
         key = new_key(kind)
         cert = (
-            _builder(_name(name), self.cert.subject, key, None, None)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            _builder(_name(name), self.cert.subject, key, _ca_start(), _now() + datetime.timedelta(days=180))
+            # no path length limit: an intermediate may issue further intermediates
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
             )
@@ -192,8 +218,11 @@ def pfx_cryptography(
     encoding: Literal["aes256", "legacy", "none"] = "aes256",
     include_key: bool = True,
 ) -> bytes:
-    """A PKCS#12 file written by `cryptography`: AES-256 (OpenSSL 3's default), legacy 3DES, or
-    unencrypted (`none`, for the empty password)."""
+    """A PKCS#12 file written by `cryptography`: AES-256 (OpenSSL 3's default), legacy 3DES/SHA-1,
+    or unencrypted (`none`). `cryptography` cannot encrypt under an empty password, so "" always
+    gives an unencrypted file; `none` ignores the password and the file then opens only with ""
+    (its MAC is keyed with the empty password). Without the key, `load_pkcs12` puts the leaf in
+    `additional_certs`, not `cert`."""
     secret = password.encode()
     algorithm: serialization.KeySerializationEncryption
     if encoding == "none" or not secret:
@@ -231,25 +260,27 @@ def pfx_openssl(
     nokeys: bool = False,
     des3: bool = False,
 ) -> bytes:
-    """A PKCS#12 file written by the `openssl pkcs12 -export` command (OpenSSL 3's defaults unless
-    `legacy` (RC2/3DES, `-legacy`) or `des3`); the chain goes in with `-certfile`."""
+    """A PKCS#12 file written by `openssl pkcs12 -export`: OpenSSL 3's defaults (PBES2/AES-256,
+    SHA-256 MAC), `legacy` (RC2-40 certificates, 3DES key, SHA-1 MAC) or `des3` (3DES for both);
+    the chain goes in with `-certfile`. Unlike `cryptography`, an empty password still encrypts."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    stem = tmp_dir / f"p{os.getpid()}-{issued.thumbprint[:12]}"
-    cert, key, out = stem.with_suffix(".crt"), stem.with_suffix(".key"), stem.with_suffix(".pfx")
-    cert.write_bytes(issued.cert_pem)
-    key.write_bytes(issued.key_pem)
-    args = ["openssl", "pkcs12", "-export", "-in", str(cert), "-out", str(out), "-passout", "env:PFXPASS"]
-    args += ["-nokeys"] if nokeys else ["-inkey", str(key)]
-    if issued.chain:
-        chain = stem.with_suffix(".chain.pem")
-        chain.write_bytes(b"".join(c.public_bytes(PEM) for c in issued.chain))
-        args += ["-certfile", str(chain)]
-    if legacy:
-        args += ["-legacy"]
-    if des3:
-        args += ["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1"]
-    subprocess.run(args, check=True, capture_output=True, env={**os.environ, "PFXPASS": password})
-    data = out.read_bytes()
-    for path in (cert, key, out):
-        path.unlink()
-    return data
+    # a private directory per call: parallel calls for one certificate must not share file names
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as work:
+        cert, key, out = Path(work) / "leaf.crt", Path(work) / "leaf.key", Path(work) / "out.pfx"
+        cert.write_bytes(issued.cert_pem)
+        key.write_bytes(issued.key_pem)
+        # the password goes through the environment, not argv where any process could read it
+        args = ["openssl", "pkcs12", "-export", "-in", str(cert), "-out", str(out), "-passout", "env:PFXPASS"]
+        args += ["-nokeys"] if nokeys else ["-inkey", str(key)]
+        if issued.chain:
+            chain = Path(work) / "chain.pem"
+            chain.write_bytes(b"".join(c.public_bytes(PEM) for c in issued.chain))
+            args += ["-certfile", str(chain)]
+        if legacy:
+            args += ["-legacy"]
+        if des3:
+            args += ["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1"]
+        done = subprocess.run(args, capture_output=True, env={**os.environ, "PFXPASS": password}, check=False)
+        if done.returncode != 0:  # CalledProcessError would hide openssl's reason
+            raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stderr.decode(errors='replace')}")
+        return out.read_bytes()

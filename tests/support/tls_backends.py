@@ -1,12 +1,10 @@
-"""Real HTTPS backends on 127.0.0.1 for the gateway tests, served from threads.
-
-`EchoBackend` answers every method with what it saw (path, query, headers, body digest and the
-client certificate); with `client_ca_pems` it demands a client certificate from those CAs and
-aborts the handshake otherwise, as a strict mTLS backend does.
-"""
+"""Real HTTPS backends on 127.0.0.1 for the gateway tests, served from threads: `EchoBackend`
+answers every method with what it saw, client certificate included; given `client_ca_pems` it
+aborts the handshake for any certificate not from those CAs, as a strict mTLS backend does."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -14,14 +12,18 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cryptography import x509
+
 from tests.support.pki import Issued
 
 PATTERN = bytes(range(256))
+_BODYLESS = {204, 304}  # statuses that must not carry a body (RFC 9110, 6.4.1)
 
 
 def _server_context(server: Issued, client_ca_pems: list[bytes] | None) -> ssl.SSLContext:
@@ -37,22 +39,45 @@ def _server_context(server: Issued, client_ca_pems: list[bytes] | None) -> ssl.S
     return ctx
 
 
+def _presented_chain_len(conn: ssl.SSLSocket) -> int | None:
+    """How many certificates the client sent, its leaf included. `get_unverified_chain` is public
+    from Python 3.13; before that only the private `_sslobj` has it (checked on 3.11), hence the
+    fallbacks and None where neither exists.
+    An OpenSSL client loaded with a bare leaf completes the chain from its own trust store, so a
+    root may be counted too."""
+    getter: Callable[[], list[Any] | None] | None = getattr(conn, "get_unverified_chain", None)
+    if getter is None:
+        getter = getattr(getattr(conn, "_sslobj", None), "get_unverified_chain", None)
+    chain = getter() if getter is not None else None
+    return len(chain) if chain else None
+
+
+def _abort(conn: socket.socket) -> None:
+    """End a connection without a TLS close_notify, as a lost backend does; a thread blocked
+    on it wakes up. Closing is left to the thread that owns the socket: closing under it could
+    hand its descriptor number to another socket."""
+    with contextlib.suppress(OSError):  # already gone
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)  # the TCP socket under any SSL layer
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _EchoServer
+    connection: ssl.SSLSocket
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
     def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
+        codings = [c.strip().lower() for c in self.headers.get("Transfer-Encoding", "").split(",")]
+        if codings[-1] == "chunked":  # chunked is always the last coding applied
+            data = bytearray()
             while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)
+                size = int(self.rfile.readline().split(b";")[0], 16)  # chunk extensions ignored
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b""):
+                    while self.rfile.readline() not in (b"\r\n", b""):  # trailers
                         pass
-                    return data
+                    return bytes(data)
                 data += self.rfile.read(size)
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
@@ -87,30 +112,31 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             ).encode()
             content_type = "application/json"
+        bodyless = status in _BODYLESS
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra:
-            self.send_header(name.strip(), value.strip())
+        if not any(name.strip().lower() == "content-type" for name, *_ in extra):
+            self.send_header("Content-Type", content_type)  # else X-Echo-Set-Header chose one
+        if not bodyless:
+            self.send_header("Content-Length", str(len(payload)))
+        for name, *value in extra:
+            if value:  # a fragment without a colon is no header: skipped
+                self.send_header(name.strip(), value[0].strip())
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and not bodyless:
             self.wfile.write(payload)
 
     def _client_cert(self) -> dict[str, Any] | None:
-        der = self.connection.getpeercert(binary_form=True)  # type: ignore[attr-defined]
+        der = self.connection.getpeercert(binary_form=True)
         if not der:
             return None
-        from cryptography import x509
-
-        cert = x509.load_der_x509_certificate(der)
         return {
-            "subject": cert.subject.rfc4514_string(),
+            "subject": x509.load_der_x509_certificate(der).subject.rfc4514_string(),
             "thumbprint": hashlib.sha1(der).hexdigest().upper(),
-            "chain_len": None,
-        }  # Python 3.11's ssl cannot show the peer's chain
+            "chain_len": _presented_chain_len(self.connection),  # None where ssl cannot tell
+        }
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("do_"):
+        if name.startswith("do_"):  # every method, standard or invented, gets the echo
             return self._answer
         raise AttributeError(name)
 
@@ -127,24 +153,38 @@ class _EchoServer(ThreadingHTTPServer):
         sock, addr = self.socket.accept()
         # headers and body go out in two writes: without this, Nagle and delayed ACKs add 40 ms
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # the handshake waits for the connection's own thread (finish_request): done here, one
+        # client that connects and stays silent would hold up every other one
         conn = self.owner.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         conn.settimeout(10)
-        try:
-            conn.do_handshake()
-        except (ssl.SSLError, OSError):
-            conn.close()
-            raise
-        self.owner.count_handshake()
+        self.owner.track(conn)
         return conn, addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return  # refused or abandoned: shutdown_request closes the socket
+        self.owner.count_handshake()
+        super().finish_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.owner.untrack(request)
+        super().shutdown_request(request)
 
 
 class EchoBackend:
+    """An HTTP/1.1 keep-alive echo server over TLS. Test controls, as request headers:
+    `X-Echo-Status: 418`, `X-Echo-Set-Header: Name: value | Name: value` (repeatable), and
+    `X-Echo-Body-Bytes: N` (N bytes of `PATTERN` instead of the JSON echo)."""
+
     def __init__(self, server: Issued, client_ca_pems: list[bytes] | None, *, delay: float = 0) -> None:
         self.context = _server_context(server, client_ca_pems)
         self.delay = delay
-        self.handshakes = 0
+        self.handshakes = 0  # completed handshakes; refused ones are not counted
         self.requests = 0
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
         self._server = _EchoServer(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self.port = int(self._server.server_address[1])
@@ -160,9 +200,23 @@ class EchoBackend:
         with self._lock:
             self.requests += 1
 
+    def track(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.add(conn)
+
+    def untrack(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(conn)
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # handler threads are daemons serving keep-alive connections: without this a pooled
+        # client would go on getting answers from a backend that is "gone"
+        with self._lock:
+            live, self._open = list(self._open), set()
+        for conn in live:
+            _abort(conn)  # each one's handler thread then closes it
 
     def __enter__(self) -> EchoBackend:
         return self
@@ -172,40 +226,59 @@ class EchoBackend:
 
 
 def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released: another process could
+    take it in between, which is unlikely enough for tests)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 class HangingBackend:
-    """Accepts TCP connections and never answers: the gateway's timeout must fire."""
+    """Accepts connections and never answers: the gateway's timeout must fire. Without `server`
+    the TLS handshake itself stalls (the ClientHello gets no reply); with it the handshake
+    completes and the request then goes unanswered."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: Issued | None = None) -> None:
+        self._context = _server_context(server, None) if server is not None else None
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"https://localhost:{self.port}"
         self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
     def _accept(self) -> None:
-        self._sock.settimeout(0.2)
+        self._sock.settimeout(0.2)  # wake up to notice close()
         while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
-                self._held.append(conn)
             except TimeoutError:
                 continue
             except OSError:
                 return
+            if self._context is not None:
+                conn = self._context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+                # a thread per handshake: a silent client holds up no other
+                threading.Thread(target=self._handshake, args=(conn,), daemon=True).start()
+            with self._lock:
+                self._held.append(conn)
+
+    @staticmethod
+    def _handshake(conn: ssl.SSLSocket) -> None:
+        with contextlib.suppress(OSError):  # the client gave up, or close() came first
+            conn.do_handshake()  # then nothing: the request is never read
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)
-        for conn in self._held:
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
+            _abort(conn)
             conn.close()
         self._sock.close()
 
