@@ -84,6 +84,7 @@ def _log_through_a_queue() -> None:
     root.addHandler(QueueHandler(records))
     root.setLevel(logging.INFO)
     logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" under load
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Guarantees rest on single-entity conditional writes:
 - a path belongs to one API: its reservation row is created atomically, then confirmed by
   ETag after the API row is written; whoever loses the confirmation rolls back;
 - an API is never left bound to a deleted certificate: after writing the API row, the bind
-  touches the certificate row by ETag; the delete, which deletes by ETag, must then look again.
+  touches the certificate row (If-Match: *, so it fails only if the row is gone) and rolls back
+  if it is gone; the delete, which deletes by the ETag it read, must then look again.
 """
 
 from __future__ import annotations
@@ -100,13 +101,10 @@ class ApiService:
         raise StorageUnavailable("The API kept changing during the delete; try again.")
 
     def _write(self, api_id: str, spec: ApiSpec, existing: Api | None) -> Api:
-        cert = None
-        if spec.certificate_id is not None:
-            cert = self._certificates.find(spec.certificate_id)
-            if cert is None:
-                raise CertificateNotFound(
-                    f"Certificate '{spec.certificate_id}' does not exist.", target="certificateId"
-                )
+        if spec.certificate_id is not None and self._certificates.find(spec.certificate_id) is None:
+            raise CertificateNotFound(
+                f"Certificate '{spec.certificate_id}' does not exist.", target="certificateId"
+            )
         reservation_etag = self._reserve(spec.path, api_id)
         api = Api(api_id, spec)
         try:
@@ -122,8 +120,8 @@ class ApiService:
             raise PathInUse(
                 f"Path '{spec.path}' was taken by another API meanwhile.", target="path"
             ) from None
-        if cert is not None:
-            self._confirm_binding(written, existing, cert.id)
+        if spec.certificate_id is not None:
+            self._confirm_binding(written, existing, spec.certificate_id)
         return written
 
     def _reserve(self, path: str, api_id: str) -> str:
@@ -149,21 +147,13 @@ class ApiService:
         raise StorageUnavailable(f"Path '{path}' kept changing; try again.")
 
     def _confirm_binding(self, written: Api, existing: Api | None, certificate_id: str) -> None:
-        for _ in range(_ATTEMPTS):
-            cert = self._certificates.find(certificate_id)
-            if cert is None:
-                break
-            try:
-                self._certificates.touch(cert)
-                return
-            except EtagMismatch:
-                continue
-            except EntityNotFound:
-                break
-        self._roll_back(written, existing)
-        raise CertificateNotFound(
-            f"Certificate '{certificate_id}' was deleted meanwhile.", target="certificateId"
-        )
+        try:
+            self._certificates.touch(certificate_id)
+        except EntityNotFound:
+            self._roll_back(written, existing)
+            raise CertificateNotFound(
+                f"Certificate '{certificate_id}' was deleted meanwhile.", target="certificateId"
+            ) from None
 
     def _roll_back(self, written: Api, existing: Api | None) -> None:
         try:

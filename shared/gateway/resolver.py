@@ -1,19 +1,22 @@
 """Which API (and which certificate version) serves a gateway path, cached with bounded
-staleness. The index of all API paths is read in one query; each API's route (API row and
-certificate row) on first use. Both live until the change marker moves, and the marker is
-read at most once per TTL, so steady state costs no storage call per request, whatever the
-request paths and however many APIs there are.
+staleness. A snapshot holds the index of all API paths (one query) and, filled on first use,
+each API's route (API row and certificate row). Steady state costs no storage call per
+request, whatever the request paths and however many APIs there are.
 
-This instance's own writes clear the cache at once (`invalidate`); other instances see
-them within the TTL. When storage is unreachable, what was resolved keeps being served.
+Freshness: this instance's own writes drop the snapshot at once (`invalidate`). Other
+instances' writes move the change marker, read at most once per TTL by one request thread,
+which then builds the next snapshot (warming the routes in use) while the others keep serving
+the current one: no stampede of reloads, no stall. When storage is unreachable, what was
+resolved keeps being served.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.errors import ApiNotFound, CertgateError, StorageUnavailable
 from shared.gateway.routing import candidate_paths
@@ -34,10 +37,10 @@ class Route:
     certificate: Certificate | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Snapshot:
     index: dict[str, str]  # API path -> API id
-    routes: dict[str, Route]  # API path -> route, filled on first use
+    routes: dict[str, Route | None] = field(default_factory=dict)  # None: a stale reservation
 
 
 class Resolver:
@@ -56,9 +59,11 @@ class Resolver:
         self._marker = marker
         self._ttl = ttl
         self._snapshot: _Snapshot | None = None
-        self._lock = threading.Lock()
+        self._generation = 0  # moves on every invalidation: a load that overlapped one is stale
+        self._lock = threading.Lock()  # guards the fields above and the marker state
+        self._load_lock = threading.Lock()  # one load at a time: the others wait and share it
         self._checked_at = float("-inf")
-        self._cleared_at = time.monotonic()
+        self._loaded_at = time.monotonic()
         self._marker_etag: str | None = None
         self._checking = False
         self._degraded = False
@@ -68,46 +73,72 @@ class Resolver:
         snapshot = self._snapshot or self._load_snapshot()
         for path in candidate_paths(segments):
             if path in snapshot.index:
-                route = snapshot.routes.get(path) or self._load_route(snapshot, path)
+                route = snapshot.routes[path] if path in snapshot.routes else self._load_route(snapshot, path)
                 if route is not None:
                     return route
         raise ApiNotFound("No API is registered for this path.", target="/".join(segments))
 
     def invalidate(self, marker_etag: str | None = None) -> None:
-        """Drop the cache; with the marker's ETag after this instance's own write, the next
-        marker check will not drop it a second time."""
+        """Drop the snapshot; with the marker's ETag after this instance's own write, the next
+        marker check will not reload a second time."""
         with self._lock:
             self._snapshot = None
-            self._cleared_at = time.monotonic()
+            self._generation += 1
             if marker_etag is not None:
                 self._marker_etag = marker_etag
 
     def _load_snapshot(self) -> _Snapshot:
+        with self._load_lock:
+            while True:
+                with self._lock:
+                    if self._snapshot is not None:
+                        return self._snapshot  # another thread loaded it while we waited
+                    generation = self._generation
+                snapshot = self._read(warm=())
+                if self._install(snapshot, generation):
+                    return snapshot
+
+    def _install(self, snapshot: _Snapshot, generation: int) -> bool:
+        with self._lock:
+            if generation != self._generation:
+                return False  # a write of this instance happened meanwhile: read again
+            self._snapshot = snapshot
+            self._loaded_at = time.monotonic()
+            return True
+
+    def _read(self, warm: tuple[str, ...]) -> _Snapshot:
         try:
-            snapshot = _Snapshot(self._paths.index(), {})
+            snapshot = _Snapshot(self._paths.index())
+            for path in warm:
+                if path in snapshot.index:
+                    # a route whose certificate is gone is resolved (and refused) on demand
+                    with contextlib.suppress(ApiNotFound):
+                        snapshot.routes[path] = self._read_route(snapshot.index[path], path)
         except StorageUnavailable as exc:
             raise StorageUnavailable("The gateway's APIs cannot be read: storage is unreachable.") from exc
-        with self._lock:
-            self._snapshot = snapshot
         return snapshot
 
     def _load_route(self, snapshot: _Snapshot, path: str) -> Route | None:
-        try:
-            api = self._apis.find(snapshot.index[path])
-            if api is None or api.spec.path != path:
-                return None  # a stale reservation: its API is gone or moved
-            cert = None
-            if api.spec.certificate_id is not None:
-                cert = self._certificates.find(api.spec.certificate_id)
-                if cert is None:
-                    raise ApiNotFound("The API's certificate does not exist.", target=path)
-        except StorageUnavailable as exc:
-            raise StorageUnavailable(
-                "The API for this path cannot be resolved: storage is unreachable."
-            ) from exc
-        route = Route(api, cert)
-        snapshot.routes[path] = route
-        return route
+        with self._load_lock:
+            if path not in snapshot.routes:
+                try:
+                    snapshot.routes[path] = self._read_route(snapshot.index[path], path)
+                except StorageUnavailable as exc:
+                    raise StorageUnavailable(
+                        "The API for this path cannot be resolved: storage is unreachable."
+                    ) from exc
+            return snapshot.routes[path]
+
+    def _read_route(self, api_id: str, path: str) -> Route | None:
+        api = self._apis.find(api_id)
+        if api is None or api.spec.path != path:
+            return None  # a stale reservation: its API is gone or moved
+        cert = None
+        if api.spec.certificate_id is not None:
+            cert = self._certificates.find(api.spec.certificate_id)
+            if cert is None:
+                raise ApiNotFound("The API's certificate does not exist.", target=path)
+        return Route(api, cert)
 
     def _refresh_if_due(self) -> None:
         now = time.monotonic()
@@ -126,6 +157,14 @@ class Resolver:
     def _check_marker(self, now: float) -> None:
         try:
             etag = self._marker.read()
+            with self._lock:
+                moved = etag != self._marker_etag or self._degraded
+                stale = now - self._loaded_at > self._ttl * _HARD_REFRESH_FACTOR
+                current, generation = self._snapshot, self._generation
+            if current is not None and (moved or stale):
+                with self._load_lock:
+                    fresh = self._read(warm=tuple(p for p, r in current.routes.items() if r is not None))
+                self._install(fresh, generation)
         except CertgateError:
             if not self._degraded:
                 log.warning("storage unreachable: serving the last known configuration")
@@ -134,9 +173,7 @@ class Resolver:
             return
         if self._degraded:
             log.warning("storage reachable again: configuration refreshed")
-        stale = now - self._cleared_at > self._ttl * _HARD_REFRESH_FACTOR
-        if etag != self._marker_etag or self._degraded or stale:
-            self.invalidate()
-        self._marker_etag = etag
-        self._degraded = False
-        self._checked_at = now
+        with self._lock:
+            self._marker_etag = etag
+            self._degraded = False
+            self._checked_at = now

@@ -6,8 +6,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from requests.adapters import HTTPAdapter
 
 from shared.config import StorageSettings
 from shared.storage.errors import EntityExists, storage_errors
@@ -31,23 +34,36 @@ class StorageClients:
     container: ContainerClient
 
 
+def _transport() -> RequestsTransport:
+    """The SDK's default pool keeps 10 connections: fewer than the request threads, so busy
+    moments would open and drop connections. One pool per client, as large as the threads."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=False)
+
+
 def build_clients(settings: StorageSettings) -> StorageClients:
     """Connection string where one is set (Azurite); else identity-based URIs, as the
     Functions host does for `AzureWebJobsStorage__blobServiceUri` / `__tableServiceUri`."""
     if settings.connection_string:
+        connection = settings.connection_string
         table_service = TableServiceClient.from_connection_string(
-            settings.connection_string, **_CLIENT_OPTIONS
+            connection, transport=_transport(), **_CLIENT_OPTIONS
         )
-        blob_service = BlobServiceClient.from_connection_string(settings.connection_string, **_CLIENT_OPTIONS)
+        blob_service = BlobServiceClient.from_connection_string(
+            connection, transport=_transport(), **_CLIENT_OPTIONS
+        )
     else:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.client_id)
         table_service = TableServiceClient(
-            str(settings.table_service_uri), credential=credential, **_CLIENT_OPTIONS
+            str(settings.table_service_uri), credential=credential, transport=_transport(), **_CLIENT_OPTIONS
         )
         blob_service = BlobServiceClient(
-            str(settings.blob_service_uri), credential=credential, **_CLIENT_OPTIONS
+            str(settings.blob_service_uri), credential=credential, transport=_transport(), **_CLIENT_OPTIONS
         )
     tables = {name: table_service.get_table_client(settings.table_prefix + name) for name in TABLES}
     return StorageClients(tables, blob_service.get_container_client(settings.blob_container))

@@ -48,14 +48,14 @@ class EntityTable:
             )
         return str(meta["etag"])
 
-    def merge(self, row_key: str, values: Entity, *, etag: str) -> str:
-        """Merge `values` into the row if unchanged since `etag` (as `replace`)."""
+    def merge_if_present(self, row_key: str, values: Entity) -> str:
+        """Merge `values` into the row whatever its ETag (If-Match: *); EntityNotFound when the
+        row is gone. The row's ETag changes either way."""
         with storage_errors(f"merge in {self._client.table_name}"):
             meta = self._client.update_entity(
                 self._entity(row_key, values),
                 mode=UpdateMode.MERGE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
+                match_condition=MatchConditions.Unconditionally,
             )
         return str(meta["etag"])
 

@@ -72,3 +72,19 @@ def test_same_path_puts_give_one_owner(services: Services) -> None:
             ]
             assert len(owners) == 1, (n, results)
             assert results.count("ok") == 1 and results.count("PathInUse") == 5, results
+
+
+def test_concurrent_binds_of_one_certificate_all_succeed(services: Services) -> None:
+    pfx = pfx_cryptography(CA.new("busy root").issue_client("busy"), "pw")
+    services.certificates.upload("busy", Upload(pfx, "pw"))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(
+            pool.map(
+                lambda i: attempt(
+                    services.apis.put, f"busy{i}", ApiSpec("", f"busy/{i}", "https://x.example", "busy")
+                ),
+                range(48),
+            )
+        )
+    assert results == ["ok"] * 48
+    assert services.certificates.get("busy").used_by == tuple(sorted(f"busy{i}" for i in range(48)))

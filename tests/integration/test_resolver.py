@@ -1,0 +1,49 @@
+"""The resolver against a real Azurite: one load shared by concurrent threads, changes of
+another instance seen after the TTL, own changes at once, no storage call in steady state."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from shared.config import load_settings
+from shared.models import ApiSpec
+from shared.services import build_services
+from shared.storage.errors import STORAGE_CALLS
+
+
+def test_instances_share_storage_and_respect_the_ttl(app_env: dict[str, str]) -> None:
+    env = {**app_env, "CERTGATE_CONFIG_TTL_SECONDS": "1"}
+    a, b = build_services(load_settings(env)), build_services(load_settings(env))
+    a.provisioner.ensure()
+    for n in range(20):
+        a.apis.put(f"api{n}", ApiSpec("", f"p{n}", f"https://one.example/{n}", None))
+    assert b.resolver.resolve(("p3", "x")).api.spec.service_url == "https://one.example/3"
+
+    a.apis.put("api3", ApiSpec("", "p3", "https://two.example/3", None))
+    assert a.resolver.resolve(("p3",)).api.spec.service_url == "https://two.example/3"  # at once
+    changed = time.monotonic()
+    while b.resolver.resolve(("p3",)).api.spec.service_url != "https://two.example/3":
+        assert time.monotonic() - changed < 1.5, "not seen within the TTL"
+        time.sleep(0.05)
+
+    # steady state: many requests, distinct sub-paths, no storage call beyond one marker read per TTL
+    for n in range(20):
+        b.resolver.resolve((f"p{n}",))  # first use of each route reads it once
+    before = STORAGE_CALLS.value
+    for n in range(2000):
+        b.resolver.resolve((f"p{n % 20}", f"item{n}"))
+    assert STORAGE_CALLS.value - before <= 1
+
+
+def test_concurrent_threads_share_one_load(app_env: dict[str, str]) -> None:
+    services = build_services(load_settings(app_env))
+    services.provisioner.ensure()
+    for n in range(30):
+        services.apis.put(f"api{n}", ApiSpec("", f"p{n}", "https://x.example", None))
+    services.resolver.invalidate()
+    before = STORAGE_CALLS.value
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        routes = list(pool.map(lambda n: services.resolver.resolve(("p7", str(n))), range(64)))
+    assert {r.api.id for r in routes} == {"api7"}
+    assert STORAGE_CALLS.value - before <= 3  # index + API row (+ one marker read), not one per thread
