@@ -41,6 +41,16 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, then kill after a bounded wait."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -97,11 +107,7 @@ class Azurite:
         return connection_string(self.blob_port, self.queue_port, self.table_port)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 def app_environment(connection_string: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -158,9 +164,5 @@ class DevHost:
         return found[0]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self._log.close()

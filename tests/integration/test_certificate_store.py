@@ -102,3 +102,12 @@ def test_key_ring_rotation_and_reencryption(app_env: dict[str, str], services: S
     assert key_id_of(sealed) == "t2"
     only_new = build_services(load_settings({**app_env, "CERTGATE_ENCRYPTION_KEYS": new_key}))
     assert b"PRIVATE KEY" in only_new.certificates.load_material(cert)
+
+
+def test_identical_reupload_writes_nothing(services: Services) -> None:
+    issued = CA.new("idempotent root").issue_client("same")
+    first, created = services.certificates.upload("same", Upload(pfx_cryptography(issued, "a"), "a"))
+    again, created_again = services.certificates.upload("same", Upload(pfx_cryptography(issued, "b"), "b"))
+    assert created and not created_again
+    assert (again.etag, again.version) == (first.etag, first.version)
+    assert [b.name for b in services.clients.container.list_blobs()] == [blob_name("same", first.version)]

@@ -51,3 +51,25 @@ def test_trust_store_follows_requests_then_ssl_cert_file() -> None:
     env = {"CERTGATE_ENCRYPTION_KEYS": TEST_KEY_RING, "SSL_CERT_FILE": "/b"}
     assert load_settings(env).backend_ca_file == "/b"
     assert load_settings({**env, "REQUESTS_CA_BUNDLE": "/a"}).backend_ca_file == "/a"
+
+
+def test_identity_based_clients_are_built_without_a_connection_string() -> None:
+    """By construction: the clients point at the configured URIs and carry a token credential
+    (DefaultAzureCredential), with no shared key anywhere. No network call is made here."""
+    from azure.identity import DefaultAzureCredential
+
+    from shared.storage.clients import build_clients
+
+    settings = load_settings(
+        {
+            "CERTGATE_ENCRYPTION_KEYS": TEST_KEY_RING,
+            "AzureWebJobsStorage__blobServiceUri": "https://acct.blob.core.windows.net",
+            "AzureWebJobsStorage__tableServiceUri": "https://acct.table.core.windows.net",
+            "CERTGATE_TABLE_PREFIX": "cg",
+        }
+    )
+    clients = build_clients(settings.storage)
+    assert clients.container.url == "https://acct.blob.core.windows.net/certgate-pfx"
+    assert clients.tables["apis"].url.startswith("https://acct.table.core.windows.net")
+    assert clients.tables["apis"].table_name == "cgapis"
+    assert isinstance(clients.container.credential, DefaultAzureCredential)

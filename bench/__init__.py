@@ -1,0 +1,1 @@
+"""certgate benchmark: `python -m bench.run` (see bench/run.py)."""
