@@ -287,3 +287,13 @@ def test_repeated_response_headers(
     assert response.status_code == 200
     assert response.cookies.get("a") == "1" and response.cookies.get("b") == "2"
     assert response.headers["X-Multi"] == "one, two"
+
+
+def test_chunked_request_body(
+    gw: Management, mtls_backend: EchoBackend, client_certs: dict[str, Issued], uid: str
+) -> None:
+    base = bind(gw, uid, mtls_backend.url, client_certs["rsa"])
+    parts = [b"a" * 1000, bytes(range(256)), b"z" * 5000]
+    seen = echo(requests.post(base, data=iter(parts), timeout=10))  # Transfer-Encoding: chunked
+    assert seen["body_len"] == sum(map(len, parts))
+    assert seen["body_sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
