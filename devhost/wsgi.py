@@ -9,6 +9,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -105,8 +106,6 @@ def _error(start_response: StartResponse, status: int, code: str, message: str) 
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

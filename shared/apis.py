@@ -69,8 +69,7 @@ class ApiService:
         raise StorageUnavailable("The API kept changing during the request; try again.")
 
     def get(self, api_id: str) -> Api:
-        validate_id(api_id, target="apiId")
-        api = self._apis.find(api_id)
+        api = self.get_or_none(api_id)
         if api is None:
             raise ResourceNotFound(f"API '{api_id}' does not exist.", target=api_id)
         return api

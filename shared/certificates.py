@@ -90,8 +90,7 @@ class CertificateService:
         raise StorageUnavailable("The certificate kept changing during the upload; try again.")
 
     def get(self, certificate_id: str) -> Certificate:
-        validate_id(certificate_id, target="certificateId")
-        cert = self._rows.find(certificate_id)
+        cert = self.get_or_none(certificate_id)
         if cert is None:
             raise ResourceNotFound(f"Certificate '{certificate_id}' does not exist.", target=certificate_id)
         return self._with_usage(cert)

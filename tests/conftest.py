@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -61,8 +60,3 @@ def devhost(devhost_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture
 def uid() -> str:
     return uuid.uuid4().hex[:10]
-
-
-@pytest.fixture
-def work_dir(tmp_path: Path) -> Path:
-    return tmp_path

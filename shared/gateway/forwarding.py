@@ -57,10 +57,7 @@ class Forwarder:
         target = parse_gateway_url(request.url)
         route = self._resolver.resolve(target.segments)
         url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
-        incoming = urlsplit(request.url)
-        headers = HTTPHeaderDict(
-            request_headers(request.headers, proto=incoming.scheme or "https", host=incoming.netloc)
-        )
+        headers = HTTPHeaderDict(request_headers(request.headers, proto=target.scheme, host=target.host))
         if "user-agent" not in headers:
             headers["User-Agent"] = SKIP_HEADER  # add none of our own: the client sent none
         started = time.perf_counter()

@@ -22,6 +22,8 @@ class GatewayTarget:
     segments: tuple[str, ...]  # normalised, for matching API paths
     raw_path: str  # after /gateway, as the client sent it (starts with '/' or is empty)
     raw_query: str  # without the `code` parameter
+    scheme: str  # of the URL the app was called on, for X-Forwarded-Proto
+    host: str  # likewise, for X-Forwarded-Host
 
 
 def parse_gateway_url(url: str) -> GatewayTarget:
@@ -32,7 +34,7 @@ def parse_gateway_url(url: str) -> GatewayTarget:
     raw_path = path[len(PREFIX) :]
     _refuse_dot_segments(raw_path)
     segments = tuple(_normalise(s) for s in raw_path.split("/") if s)
-    return GatewayTarget(segments, raw_path, strip_code(parts.query))
+    return GatewayTarget(segments, raw_path, strip_code(parts.query), parts.scheme or "https", parts.netloc)
 
 
 def candidate_paths(segments: tuple[str, ...]) -> list[str]:
