@@ -16,7 +16,7 @@ _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 # Frame file (as py-spy prints it: relative to its sys.path entry) -> who the time belongs to.
 _CATEGORIES = [
-    ("waitress", ("waitress/",)),
+    ("devhost (the local host's HTTP server)", ("devhost/",)),
     ("urllib3", ("urllib3/",)),
     ("requests", ("requests/",)),
     ("azure.functions (HttpRequest/Response)", ("azure/functions/",)),
@@ -26,7 +26,7 @@ _CATEGORIES = [
     ("ssl", ("ssl.py",)),
     ("http.client / email headers", ("http/", "email/")),
     ("socket / selectors", ("socket.py", "selectors.py")),
-    ("certgate (shared/ functions/ devhost/)", ("shared/", "functions/", "devhost/", "function_app.py")),
+    ("certgate (shared/ functions/)", ("shared/", "functions/", "function_app.py")),
     ("threading / queue", ("threading.py", "queue.py")),
 ]
 

@@ -1,8 +1,9 @@
-"""Several worker processes on one listening socket, as FUNCTIONS_WORKER_PROCESS_COUNT gives
-the Functions host several Python workers: the GIL limits one process to one core.
+"""Worker processes on one listening socket, as FUNCTIONS_WORKER_PROCESS_COUNT gives the
+Functions host several Python workers: the GIL limits one process to one core.
 
-Each worker has its own caches, like a worker process in Azure: a change made through one
-worker reaches its siblings within CERTGATE_CONFIG_TTL_SECONDS.
+Each worker has its own caches, like a worker process in Azure; a change made through one
+worker reaches its siblings at their next request through the change beacon they share as
+children of this process (shared/beacon.py).
 """
 
 from __future__ import annotations

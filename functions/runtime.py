@@ -1,9 +1,10 @@
 """Process-wide state of the function app: settings validated at import (a missing or bad key
-ring stops the app at start-up), services built on first use."""
+ring stops the app at start-up), services built on first use, shared changes with the host's
+other worker processes."""
 
 from __future__ import annotations
 
 from shared.config import load_settings
 from shared.services import LazyServices
 
-SERVICES = LazyServices(load_settings())
+SERVICES = LazyServices(load_settings(), sibling_workers=True)

@@ -79,6 +79,13 @@ class InvalidPath(_BadRequest):
     code = "InvalidPath"
 
 
+class InvalidHeader(_BadRequest):
+    """A gateway request header that cannot be written to the backend (not a token, or a
+    control character in its value); the host in front normally refuses these first."""
+
+    code = "InvalidHeader"
+
+
 class Unauthorized(CertgateError):
     status = 401
     code = "Unauthorized"

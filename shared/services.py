@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from shared.apis import ApiService
+from shared.beacon import ChangeBeacon
 from shared.certificates import CertificateService
 from shared.changes import ChangeFeed
 from shared.config import Settings
@@ -32,17 +33,20 @@ class Services:
     marker: ChangeMarker
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) -> Services:
+    """`beacon`: shared with sibling worker processes of the same host (None: no siblings)."""
     clients = build_clients(settings.storage)
     tables = clients.tables
     cert_rows = CertificateRows(EntityTable(tables["certificates"], "certificate"))
     api_rows = ApiRows(EntityTable(tables["apis"], "api"))
     paths = PathReservation(EntityTable(tables["paths"], "path"))
-    changes = ChangeFeed(ChangeMarker(EntityTable(tables["meta"], "meta")))
+    changes = ChangeFeed(ChangeMarker(EntityTable(tables["meta"], "meta")), beacon)
     certificates = CertificateService(
         cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes
     )
-    resolver = Resolver(paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds)
+    resolver = Resolver(
+        paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds, beacon=beacon
+    )
     changes.subscribe(resolver.invalidate)
     pool = SessionPool(certificates.load_material, ca_file=settings.backend_ca_file)
     forwarder = Forwarder(resolver, pool, timeout=settings.backend_timeout_seconds)
@@ -59,10 +63,12 @@ def build_services(settings: Settings) -> Services:
 
 
 class LazyServices:
-    """Built on first use (no network at import); tables are provisioned once."""
+    """Built on first use (no network or file at import); tables are provisioned once.
+    `sibling_workers`: share a change beacon with the other workers of this host."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sibling_workers: bool = False) -> None:
         self.settings = settings
+        self._sibling_workers = sibling_workers
         self._services: Services | None = None
         self._lock = threading.Lock()
 
@@ -71,7 +77,8 @@ class LazyServices:
         if services is None:
             with self._lock:
                 if self._services is None:
-                    self._services = build_services(self.settings)
+                    beacon = ChangeBeacon.for_worker_group() if self._sibling_workers else None
+                    self._services = build_services(self.settings, beacon=beacon)
                 services = self._services
         services.provisioner.ensure()
         return services

@@ -12,21 +12,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 import urllib3
-from urllib3 import HTTPHeaderDict
-from urllib3.util import SKIP_HEADER
+from urllib3.connectionpool import HTTPConnectionPool
 
-from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError
+from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError, InvalidHeader
+from shared.gateway.exchange import Answer, encode_request, exchange
 from shared.gateway.headers import Headers, request_headers, response_headers
 from shared.gateway.resolver import Resolver, Route
 from shared.gateway.routing import backend_url, parse_gateway_url
 from shared.gateway.sessions import SessionPool
+from shared.http1 import MessageError
 from shared.storage.errors import EntityNotFound
 
 log = logging.getLogger(__name__)
+_MAX_POOLS = 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Forwarder:
         self._resolver = resolver
         self._sessions = sessions
         self._timeout = timeout
+        self._pools: dict[tuple[int, str, str], HTTPConnectionPool] = {}
 
     def close(self) -> None:
         self._sessions.close()
@@ -57,14 +60,12 @@ class Forwarder:
         target = parse_gateway_url(request.url)
         route = self._resolver.resolve(target.segments)
         url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
-        headers = HTTPHeaderDict(request_headers(request.headers, proto=target.scheme, host=target.host))
-        if "user-agent" not in headers:
-            headers["User-Agent"] = SKIP_HEADER  # add none of our own: the client sent none
+        headers = request_headers(request.headers, proto=target.scheme, host=target.host)
         started = time.perf_counter()
         thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
         try:
             session = self._session(route, target.segments)
-            response = self._send(session, request.method, url, headers, request.body)
+            answer = self._send(session, request.method, url, headers, request.body)
         except CertgateError as exc:
             log.warning(
                 "gateway api=%s cert=...%s error=%s latency_ms=%.1f",
@@ -78,10 +79,10 @@ class Forwarder:
             "gateway api=%s cert=...%s status=%s latency_ms=%.1f",
             route.api.id,
             thumb,
-            response.status,
+            answer.status,
             (time.perf_counter() - started) * 1000,
         )
-        return response
+        return GatewayResponse(answer.status, response_headers(answer.headers), answer.body)
 
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
         try:
@@ -94,52 +95,80 @@ class Forwarder:
             return self._sessions.session_for(fresh.certificate, fresh.api.spec.tls)
 
     def _send(
-        self, session: requests.Session, method: str, url: str, headers: HTTPHeaderDict, body: bytes
-    ) -> GatewayResponse:
-        """Through the urllib3 pool of the session's mounted adapter, picked by requests' own
-        hook: the adapter's TLS identity and pooling, without requests' per-call work
-        (environment merging, hooks, cookies, response wrapping) or its URL re-quoting."""
-        adapter = session.get_adapter(url)
-        with self._backend_errors():
-            prepared = requests.PreparedRequest()
-            prepared.url = url
-            pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
-            parts = urlsplit(url)
-            response = pool.urlopen(
+        self, session: requests.Session, method: str, url: str, headers: Headers, body: bytes
+    ) -> Answer:
+        """Over a connection of the urllib3 pool of the session's mounted adapter, picked by
+        requests' own hook: the adapter's TLS identity and pooling, without requests' per-call
+        work (environment merging, hooks, cookies, response wrapping) or its URL re-quoting."""
+        parts = urlsplit(url)
+        try:
+            request = encode_request(
                 method,
                 f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}",
-                body=body or None,
-                headers=headers,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-                timeout=self._timeout,
+                _authority(parts),
+                headers,
+                body,
             )
-            try:
-                payload = response.read(decode_content=False)
-                answer = list(response.headers.items())
-            finally:
-                response.release_conn()
-        return GatewayResponse(response.status, response_headers(answer), payload)
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise InvalidHeader(
+                "A request header cannot be forwarded: its name or value is not valid HTTP."
+            ) from exc
+        with self._backend_errors():
+            for _ in range(2):
+                pool = self._pool(session, url, parts)
+                try:
+                    return exchange(pool, method, request, timeout=self._timeout)
+                except urllib3.exceptions.ClosedPoolError:
+                    self._pools.pop((id(session), parts.scheme, parts.netloc), None)  # closed under us
+            raise BackendUnreachable("The backend's connection pool was closed twice in a row; try again.")
+
+    def _pool(self, session: requests.Session, url: str, parts: SplitResult) -> HTTPConnectionPool:
+        """The adapter's pool for this origin, remembered: looking it up through requests costs
+        a URL parse, a proxy lookup and a pool-key normalisation per call."""
+        key = (id(session), parts.scheme, parts.netloc)
+        pool = self._pools.get(key)
+        if pool is None or pool.pool is None:  # unknown, or closed (session superseded, pool evicted)
+            prepared = requests.PreparedRequest()
+            prepared.url = url
+            adapter = session.get_adapter(url)
+            pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
+            if len(self._pools) >= _MAX_POOLS:
+                self._pools.clear()
+            self._pools[key] = pool
+        return pool
 
     @contextmanager
     def _backend_errors(self) -> Iterator[None]:
-        """urllib3's exceptions (and socket errors) as certgate's, most specific first:
-        NewConnectionError subclasses ConnectTimeoutError, so it comes before the timeouts."""
+        """Socket, TLS, urllib3 and framing errors as certgate's, most specific first: TLS
+        anywhere in the chain, then refused connections (NewConnectionError subclasses
+        ConnectTimeoutError), then timeouts, then the rest."""
         try:
             yield
-        except urllib3.exceptions.SSLError as exc:
-            raise BackendTlsError(_tls_message(exc)) from exc
-        except urllib3.exceptions.NewConnectionError as exc:
-            raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
-        except urllib3.exceptions.TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if _find_ssl_error(exc) is not None:  # TLS 1.3: a refused certificate shows after the handshake
+        except CertgateError:
+            raise
+        except Exception as exc:
+            if _find_ssl_error(exc) is not None or isinstance(exc, urllib3.exceptions.SSLError):
                 raise BackendTlsError(_tls_message(exc)) from exc
-            raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
+            if isinstance(exc, urllib3.exceptions.NewConnectionError):
+                raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
+            if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+                raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
+            if isinstance(exc, MessageError):
+                raise BackendUnreachable(f"The backend's answer is not valid HTTP/1.1: {exc}.") from exc
+            if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+                raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
+            raise
+
+
+def _authority(parts: SplitResult) -> str:
+    """The Host field for a backend URL, as http.client writes it: no default port, brackets
+    around an IPv6 address, no user information."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = 443 if parts.scheme == "https" else 80
+    return host if port in (None, default) else f"{host}:{port}"
 
 
 def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -199,4 +228,6 @@ def _reason(exc: BaseException) -> str:
     text = str(exc)
     if "Connection refused" in text:
         return "connection refused"
+    if isinstance(exc, ConnectionError) and text:
+        return text
     return type(exc).__name__

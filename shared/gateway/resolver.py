@@ -3,11 +3,12 @@ staleness. A snapshot holds the index of all API paths (one query) and, filled o
 each API's route (API row and certificate row). Steady state costs no storage call per
 request, whatever the request paths and however many APIs there are.
 
-Freshness: this instance's own writes drop the snapshot at once (`invalidate`). Other
-instances' writes move the change marker, read at most once per TTL by one request thread,
-which then builds the next snapshot (warming the routes in use) while the others keep serving
-the current one: no stampede of reloads, no stall. When storage is unreachable, what was
-resolved keeps being served.
+Freshness: this worker's own writes drop the snapshot at once (`invalidate`), and so do those
+of its sibling workers, seen through the beacon at the next request. Other instances' writes
+move the change marker, read at most once per TTL by one request thread, which then builds
+the next snapshot (warming the routes in use) while the others keep serving the current one:
+no stampede of reloads, no stall. When storage is unreachable, what was resolved keeps being
+served.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from shared.beacon import ChangeBeacon
 from shared.errors import ApiNotFound, CertgateError, StorageUnavailable
 from shared.gateway.routing import candidate_paths
 from shared.models import Api, Certificate
@@ -52,12 +54,15 @@ class Resolver:
         marker: ChangeMarker,
         *,
         ttl: float,
+        beacon: ChangeBeacon | None = None,
     ) -> None:
         self._paths = paths
         self._apis = apis
         self._certificates = certificates
         self._marker = marker
         self._ttl = ttl
+        self._beacon = beacon
+        self._beacon_seen = beacon.value() if beacon is not None else 0
         self._snapshot: _Snapshot | None = None
         self._generation = 0  # moves on every invalidation: a load that overlapped one is stale
         self._lock = threading.Lock()  # guards the fields above and the marker state
@@ -69,6 +74,8 @@ class Resolver:
         self._degraded = False
 
     def resolve(self, segments: tuple[str, ...]) -> Route:
+        if self._beacon is not None and self._beacon.value() != self._beacon_seen:
+            self._sibling_wrote()
         self._refresh_if_due()
         snapshot = self._snapshot or self._load_snapshot()
         for path in candidate_paths(segments):
@@ -86,6 +93,19 @@ class Resolver:
             self._generation += 1
             if marker_etag is not None:
                 self._marker_etag = marker_etag
+            if self._beacon is not None:
+                self._beacon_seen = self._beacon.value()  # this write's bump: no second reload
+
+    def _sibling_wrote(self) -> None:
+        """Another worker of this host wrote: drop the snapshot, as after a write of our own."""
+        assert self._beacon is not None
+        with self._lock:
+            value = self._beacon.value()
+            if value == self._beacon_seen:
+                return  # another thread got here first
+            self._beacon_seen = value
+            self._snapshot = None
+            self._generation += 1
 
     def _load_snapshot(self) -> _Snapshot:
         with self._load_lock:

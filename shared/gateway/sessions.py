@@ -31,7 +31,7 @@ class ContextAdapter(HTTPAdapter):
 
     def __init__(self, context: ssl.SSLContext, *, pool_maxsize: int) -> None:
         self._context = context
-        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+        super().__init__(pool_connections=32, pool_maxsize=pool_maxsize, max_retries=0)
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,22 +87,54 @@ def test_storage_outage_answers_503(tmp_path: Path) -> None:
         host.stop()
 
 
-def test_several_worker_processes(azurite: Azurite, tmp_path: Path) -> None:
-    env = app_environment(azurite.connection_string, unique_prefix(), CERTGATE_CONFIG_TTL_SECONDS="1")
+def test_several_worker_processes_see_each_others_writes_at_once(azurite: Azurite, tmp_path: Path) -> None:
+    """Two workers of one host share a change beacon: with a TTL far longer than the test, a
+    write served by either worker is seen by both at the next request. Each gateway call logs
+    one line with the worker's pid and the API id, so the log shows who answered what."""
+    env = app_environment(azurite.connection_string, unique_prefix(), CERTGATE_CONFIG_TTL_SECONDS="300")
     host = DevHost(env, log_path=tmp_path / "workers.log", args=("--workers", "2"))
     try:
-        session = requests.Session()
+        workers = _children(host.process.pid)
+        assert len(workers) == 2
         gateway = f"{host.url}/gateway/w/x"
-        assert all(session.get(gateway, timeout=10).status_code == 404 for _ in range(10))
         mgmt = Management(host.url)
-        assert mgmt.put_api("w", "w", f"http://127.0.0.1:{free_port()}").status_code == 201
-        # whichever worker serves the next calls sees the new API within the TTL
-        wait_for(
-            lambda: all(requests.get(gateway, timeout=10).status_code == 502 for _ in range(10)),
-            timeout=4,
-            what="the API on every worker",
-        )
-        assert host.log_text().count("get_health: [GET] /health") == 2  # two workers indexed the app
+        closed = f"http://127.0.0.1:{free_port()}"
+
+        def answers(api_id: str) -> list[int]:
+            pattern = rf" (\d+) shared\.gateway\.forwarding: gateway api={api_id} "
+            return [int(pid) for pid in re.findall(pattern, host.log_text())]
+
+        def call_until_both_workers_answered(api_id: str) -> int:
+            calls = 0
+
+            def both() -> bool:
+                nonlocal calls
+                calls += 1
+                assert requests.get(gateway, timeout=10).status_code == 502  # never a stale 404
+                return set(answers(api_id)) == workers
+
+            wait_for(both, timeout=20, what=f"calls to {api_id} answered by each worker")
+            return calls
+
+        assert all(requests.get(gateway, timeout=10).status_code == 404 for _ in range(10))  # cached
+        assert mgmt.put_api("w1", "w", closed).status_code == 201
+        first = call_until_both_workers_answered("w1")
+        assert mgmt.delete("/management/apis/w1").status_code == 200
+        assert mgmt.put_api("w2", "w", closed).status_code == 201
+        second = call_until_both_workers_answered("w2")
+        wait_for(lambda: len(answers("w2")) == second, timeout=5, what="every line written")
+        assert len(answers("w1")) == first  # no call after the change was served by the old route
     finally:
         host.stop()
     assert host.process.poll() is not None
+
+
+def _children(pid: int) -> set[int]:
+    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == pid}
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
