@@ -30,6 +30,7 @@ import requests
 from bench import profile as spy
 from bench.inprocess import run_inprocess
 from bench.load import Load
+from bench.management import Management, api_body
 from bench.pki import PFX_PASSWORD, make_pki
 from bench.procs import AccessLog, Registry, anchor, backend, ensure_tool, group_cpu_seconds
 from bench.seed import seed_apis
@@ -99,45 +100,6 @@ def start_devhost(registry: Registry, env: dict[str, str], log_path: Path, worke
     return BenchDevHost()
 
 
-class Management:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self._local = threading.local()
-
-    @property
-    def session(self) -> requests.Session:
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = requests.Session()
-            s.trust_env = False
-            self._local.session = s
-        return s
-
-    def put(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return self.session.put(self.base + path, json=body, timeout=60)
-
-    def must_put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = self.put(path, body)
-        if r.status_code not in (200, 201):
-            raise RuntimeError(f"PUT {path} -> {r.status_code}: {r.text[:500]}")
-        return dict(r.json())
-
-    def storage_calls(self) -> int:
-        r = self.session.get(self.base + "/health", timeout=30)
-        return int(r.json()["counters"]["storageCalls"])
-
-
-def api_body(path: str, backend_port: int, certificate_id: str) -> dict[str, Any]:
-    return {
-        "properties": {
-            "path": path,
-            "serviceUrl": f"https://localhost:{backend_port}",
-            "credentials": {"certificateId": certificate_id},
-            "tls": {"validateCertificateChain": True, "validateCertificateName": True},
-        }
-    }
-
-
 # --- measurement --------------------------------------------------------------------------------
 
 
@@ -183,7 +145,7 @@ class Bench:
         out["cpu_ms_per_request"] = {k: round(1000 * v / n, 3) for k, v in cpu.items()}
         out["handshakes_per_1000"] = 1000 * backend["new_connections"] / max(backend["requests"], 1)
         if storage_before is not None:
-            calls = self.mgmt.storage_calls() - storage_before - 1  # the second /health reads the marker once
+            calls = self.mgmt.storage_since(storage_before)
             out["storage_calls"] = calls
             out["storage_per_1000"] = 1000 * calls / n
         return out
@@ -275,7 +237,7 @@ def create_apis(
         stop.set()  # on Ctrl-C or an error: queued calls return at once
         pool.shutdown(wait=True, cancel_futures=True)
     elapsed = time.monotonic() - started
-    calls = mgmt.storage_calls() - storage_before - 1
+    calls = mgmt.storage_since(storage_before)
     return {
         "requested": len(indices),
         "certificates": certificates,
@@ -351,7 +313,7 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
     host = start_devhost(registry, env, tmp / "devhost.log", args.workers)
     phase(f"azurite + devhost on {host.port} (pid {host.process.pid})")
 
-    mgmt = Management(host.url)
+    mgmt = Management(host.url, args.workers)
     pfx = base64.b64encode(pki.client_pfx.read_bytes()).decode()
     for i in range(10):
         mgmt.must_put(
@@ -438,7 +400,7 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
     time.sleep(float(TTL_SECONDS) + 0.5)  # let the change marker's TTL pass: the next GET reloads
     storage_before = mgmt.storage_calls()
     scale["first_gets_ms"] = single_gets(certgate_url, 5)  # the first reloads the whole path index
-    scale["first_gets_storage_calls"] = mgmt.storage_calls() - storage_before - 1
+    scale["first_gets_storage_calls"] = mgmt.storage_since(storage_before)
     scale["after_c1"] = bench.window("certgate", 1, plan.scale_seconds)
     scale["after_c16"] = bench.window("certgate", 16, plan.scale_seconds)
 
@@ -474,12 +436,10 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         phase("profile recorded")
 
     devhost_log = host.log_text()
-    queue_warnings = devhost_log.count("Task queue depth is")
     problems = [
         line
         for line in devhost_log.splitlines()
-        if (" ERROR " in line or " WARNING " in line or "Traceback" in line)
-        and "Task queue depth" not in line
+        if " ERROR " in line or " WARNING " in line or "Traceback" in line
     ]
     warnings_by_phase = attribute(problems, phase_ends)
     return {
@@ -500,7 +460,6 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         "devhost_warnings": problems[:50],
         "devhost_warning_count": len(problems),
         "devhost_warnings_by_phase": warnings_by_phase,
-        "waitress_queue_depth_warnings": queue_warnings,
         "phases_s": phases,
         "total_seconds": round(time.monotonic() - t0, 1),
     }
@@ -665,7 +624,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=None, help="where to write the JSON (bench/results/latest.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
-    parser.add_argument("--workers", type=int, default=1, help="devhost worker processes (devhost --workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="devhost worker processes (devhost --workers); default: one per CPU",
+    )
     args = parser.parse_args(argv)
 
     def on_term(signum: int, frame: Any) -> None:
