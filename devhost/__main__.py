@@ -9,6 +9,8 @@ import logging
 import os
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from devhost.server import HttpServer
 
     host = FunctionHost(function_app.app, function_key=os.environ.get("CERTGATE_LOCAL_FUNCTION_KEY") or None)
+    threading.Thread(target=_exit_with_the_host, args=(os.getppid(),), daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):
         HttpServer(
             socket.socket(fileno=args.listen_fd), host, max_connections=args.connections
@@ -77,6 +80,14 @@ def _host(args: argparse.Namespace) -> int:
         return run_workers(sock, workers, ["--connections", str(args.connections)])
     finally:
         path_for(os.getpid()).unlink(missing_ok=True)  # the workers' change beacon (shared/beacon.py)
+
+
+def _exit_with_the_host(host_pid: int) -> None:
+    """A worker whose host process died (killed, so it could not stop its workers) exits too,
+    rather than keep serving the port on its own."""
+    while os.getppid() == host_pid:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ A missing service fails the run; nothing here skips.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,12 +44,13 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminate, then kill after a bounded wait."""
+    """Terminate, then kill its whole process group (a host's workers too) after a bounded wait."""
     process.terminate()
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # started with start_new_session: pgid == pid
         process.wait(10)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +141,23 @@ def _parent(proc: Path) -> int | None:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def test_workers_exit_when_the_host_process_is_killed(azurite: Azurite, tmp_path: Path) -> None:
+    host = DevHost(app_environment(azurite.connection_string, unique_prefix()), log_path=tmp_path / "h.log")
+    try:
+        workers = _children(host.process.pid)
+        assert len(workers) == 1
+        os.kill(host.process.pid, signal.SIGKILL)  # no chance to stop its workers itself
+        host.process.wait(10)
+        wait_for(
+            lambda: not any(Path(f"/proc/{w}").exists() for w in workers), timeout=10, what="workers gone"
+        )
+        wait_for(lambda: not _port_open(host.port), timeout=5, what="the port released")
+    finally:
+        host.stop()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
