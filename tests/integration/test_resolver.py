@@ -86,10 +86,7 @@ def test_beacon_counts_every_bump_across_processes(tmp_path: Path) -> None:
         "import sys; from pathlib import Path; from shared.beacon import ChangeBeacon; "
         "b = ChangeBeacon(Path(sys.argv[1])); [b.bump() for _ in range(500)]"
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=PROJECT)
-        for _ in range(4)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=PROJECT) for _ in range(4)]
     assert [p.wait(60) for p in procs] == [0] * 4
     assert beacon.value() == 2000  # no bump lost to a race: the flock serialises them
     assert path.stat().st_mode & 0o777 == 0o600
