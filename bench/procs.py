@@ -104,7 +104,7 @@ def ensure_tool(command: str, package: str) -> str | None:
 
 
 _COMMON = """\
-worker_processes 1;
+worker_processes {workers};
 {user}
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -167,7 +167,13 @@ ANCHOR_BODY = """\
 
 class Nginx:
     def __init__(
-        self, registry: Registry, nginx: str, directory: Path, name: str, body: Callable[[int], str]
+        self,
+        registry: Registry,
+        nginx: str,
+        directory: Path,
+        name: str,
+        body: Callable[[int], str],
+        workers: int = 1,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -175,7 +181,7 @@ class Nginx:
         self.access_log = directory / "access.log"
         conf = directory / "nginx.conf"
         user = "user root;" if os.geteuid() == 0 else ""
-        conf.write_text(_COMMON.format(user=user, dir=directory, body=body(self.port)))
+        conf.write_text(_COMMON.format(workers=workers, user=user, dir=directory, body=body(self.port)))
         self.process = registry.popen(
             name,
             [nginx, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"],
@@ -195,13 +201,17 @@ def backend(registry: Registry, nginx: str, directory: Path, pki: Pki) -> Nginx:
     )
 
 
-def anchor(registry: Registry, nginx: str, directory: Path, pki: Pki, backend_port: int) -> Nginx:
+def anchor(
+    registry: Registry, nginx: str, directory: Path, pki: Pki, backend_port: int, workers: int
+) -> Nginx:
+    """As many worker processes as certgate's local host has: the same share of the machine."""
     return Nginx(
         registry,
         nginx,
         directory,
         "nginx anchor",
         lambda port: ANCHOR_BODY.format(port=port, pki=pki, backend_port=backend_port),
+        workers,
     )
 
 

@@ -295,7 +295,7 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
     pki = make_pki(tmp)
     phase("PKI made")
     back = backend(registry, nginx, tmp / "backend", pki)
-    front = anchor(registry, nginx, tmp / "anchor", pki, back.port)
+    front = anchor(registry, nginx, tmp / "anchor", pki, back.port, args.workers)
     phase(f"nginx backend on {back.port}, anchor on {front.port}")
 
     from tests.services import app_environment

@@ -8,6 +8,7 @@ from functions.http import respond
 from functions.runtime import SERVICES
 from shared.errors import PayloadTooLarge
 from shared.gateway.forwarding import GatewayRequest
+from shared.gateway.headers import for_the_worker
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -24,15 +25,10 @@ def forward_gateway(req: func.HttpRequest) -> func.HttpResponse:
         answer = services.forwarder.forward(
             GatewayRequest(req.method, req.url, list(req.headers.items()), body)
         )
-        response = func.HttpResponse(answer.body, status_code=answer.status)
-        for name, value in answer.headers:
-            if name.lower() == "set-cookie":
-                response.headers.add(name, value)  # the worker sends each as its own cookie
-            elif name in response.headers:
-                # The worker keeps one value per name: combine them (RFC 9110 5.3).
-                response.headers[name] = f"{response.headers[name]}, {value}"
-            else:
-                response.headers[name] = value
+        headers, cookies = for_the_worker(answer.headers)
+        response = func.HttpResponse(answer.body, status_code=answer.status, headers=headers)
+        for name, value in cookies:
+            response.headers.add(name, value)
         return response
 
     return respond(action)

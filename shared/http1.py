@@ -13,6 +13,8 @@ MAX_HEAD_BYTES = 64 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control characters but HTAB
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# name ":" OWS value OWS, the value without control characters but HTAB (RFC 9110 5.5)
+_FIELD_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
 
 Fields = list[tuple[str, str]]
 
@@ -40,11 +42,10 @@ def parse_head(head: bytes) -> tuple[str, Fields]:
     start, _, rest = text.partition("\r\n")
     fields: Fields = []
     for line in rest.split("\r\n") if rest else ():
-        name, colon, value = line.partition(":")
-        value = value.strip(" \t")
-        if not colon or not is_token(name) or not is_field_value(value):
-            raise MessageError(f"malformed header field {name[:40]!r}")
-        fields.append((name, value))
+        match = _FIELD_LINE.fullmatch(line)
+        if match is None:
+            raise MessageError(f"malformed header field {line.partition(':')[0][:40]!r}")
+        fields.append((match.group(1), match.group(2)))
     if not is_field_value(start):
         raise MessageError("malformed start line")
     return start, fields

@@ -59,3 +59,21 @@ def response_headers(headers: Headers) -> Headers:
     """The backend's headers less hop-by-hop ones; the body is returned whole, so its length
     is recomputed by the host."""
     return _end_to_end(headers, _RESPONSE_DROPPED)
+
+
+def for_the_worker(headers: Headers) -> tuple[dict[str, str], Headers]:
+    """Response headers as the Functions worker carries them: one value per name, repeats
+    joined with ", " (RFC 9110 5.3) under the first spelling of the name; and, apart,
+    `Set-Cookie` fields, which the worker sends one by one as cookies."""
+    merged: dict[str, tuple[str, str]] = {}
+    cookies: Headers = []
+    for name, value in headers:
+        low = name.lower()
+        if low == "set-cookie":
+            cookies.append((name, value))
+        elif low in merged:
+            first, prior = merged[low]
+            merged[low] = (first, f"{prior}, {value}")
+        else:
+            merged[low] = (name, value)
+    return dict(merged.values()), cookies

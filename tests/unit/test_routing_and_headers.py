@@ -1,7 +1,7 @@
 import pytest
 
 from shared.errors import InvalidPath
-from shared.gateway.headers import request_headers, response_headers
+from shared.gateway.headers import for_the_worker, request_headers, response_headers
 from shared.gateway.routing import backend_url, candidate_paths, parse_gateway_url, strip_code
 
 
@@ -93,3 +93,17 @@ def test_response_headers_keep_end_to_end_and_duplicates() -> None:
         ]
     )
     assert out == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Content-Encoding", "gzip")]
+
+
+def test_headers_for_the_worker_join_repeats_and_keep_cookies_apart() -> None:
+    headers, cookies = for_the_worker(
+        [
+            ("Cache-Control", "no-cache"),
+            ("Set-Cookie", "a=1; Path=/"),
+            ("cache-control", "no-store"),
+            ("Set-Cookie", "b=2, c"),
+            ("X-One", "1"),
+        ]
+    )
+    assert headers == {"Cache-Control": "no-cache, no-store", "X-One": "1"}
+    assert cookies == [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2, c")]
