@@ -4,10 +4,10 @@ a response is written. Message syntax itself is shared.http1's."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from time import time
+from typing import NamedTuple
 
 from shared.http1 import (
     Fields,
@@ -32,8 +32,7 @@ class BadRequest(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RequestHead:
+class RequestHead(NamedTuple):
     method: str
     target: str  # the request-target as sent: percent-encoding intact
     headers: Fields  # in order, names as sent, repeats kept

@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from devhost.http11 import BadRequest, RequestHead, parse_request_head, render_response
 from shared.http1 import Fields, HeadTooLarge, MessageError, Reader
@@ -20,8 +20,7 @@ from shared.http1 import Fields, HeadTooLarge, MessageError, Reader
 log = logging.getLogger("devhost.server")
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     method: str
     target: str
     headers: Fields
@@ -29,8 +28,7 @@ class Request:
     client: str  # the caller's address
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     status: int
     headers: Fields
     body: bytes

@@ -15,6 +15,8 @@ _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control character
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # name ":" OWS value OWS, the value without control characters but HTAB (RFC 9110 5.5)
 _FIELD_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+# header lines as written: name ": " value CRLF, and nothing else
+_FIELD_BLOCK = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
 
 Fields = list[tuple[str, str]]
 
@@ -73,13 +75,15 @@ def content_length(fields: Fields) -> int | None:
 
 
 def render_fields(fields: Iterable[tuple[str, str]]) -> str:
-    """Header lines, each ending in CRLF; a field that would break the framing raises ValueError."""
-    out = []
-    for name, value in fields:
-        if not is_token(name) or not is_field_value(value):
-            raise ValueError(f"header {name[:40]!r} cannot be sent")
-        out.append(f"{name}: {value}\r\n")
-    return "".join(out)
+    """Header lines, each ending in CRLF; a field that would break the framing raises ValueError.
+    Checked once over the whole block: every line must be a field line, and only the lines'
+    own CRLFs may appear."""
+    pairs = list(fields)
+    text = "".join(f"{name}: {value}\r\n" for name, value in pairs)
+    if text.count("\n") != len(pairs) or _FIELD_BLOCK.fullmatch(text) is None:
+        bad = next((n for n, v in pairs if not is_token(n) or not is_field_value(v)), "?")
+        raise ValueError(f"header {bad[:40]!r} cannot be sent")
+    return text
 
 
 class Reader:

@@ -13,7 +13,7 @@ shared.gateway.forwarding turns them into certgate's errors.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from urllib3.connectionpool import HTTPConnectionPool
 
@@ -26,8 +26,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 MAX_RESPONSE_BYTES = 1 << 30
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status: int
     headers: Fields
     body: bytes

@@ -11,7 +11,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 import requests
@@ -31,16 +31,14 @@ log = logging.getLogger(__name__)
 _MAX_POOLS = 1024
 
 
-@dataclass(frozen=True)
-class GatewayRequest:
+class GatewayRequest(NamedTuple):
     method: str
     url: str  # as the client sent it, percent-encoding intact
     headers: Headers
     body: bytes
 
 
-@dataclass(frozen=True)
-class GatewayResponse:
+class GatewayResponse(NamedTuple):
     status: int
     headers: Headers
     body: bytes

@@ -8,7 +8,7 @@ API's base path (RFC 3986 5.2.4 would let a backend resolve them).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from shared.errors import InvalidPath
@@ -17,8 +17,7 @@ _UNRESERVED_ESCAPE = re.compile(r"%(2[DdEe]|5[Ff]|7[Ee]|3[0-9]|[46][1-9A-Fa-f]|[
 PREFIX = "/gateway"
 
 
-@dataclass(frozen=True)
-class GatewayTarget:
+class GatewayTarget(NamedTuple):
     segments: tuple[str, ...]  # normalised, for matching API paths
     raw_path: str  # after /gateway, as the client sent it (starts with '/' or is empty)
     raw_query: str  # without the `code` parameter

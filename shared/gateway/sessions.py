@@ -12,8 +12,7 @@ import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,8 +50,7 @@ class ContextAdapter(HTTPAdapter):
         """Deliberately nothing: no CA file or client cert path is ever set on a connection."""
 
 
-@dataclass(frozen=True)
-class SessionKey:
+class SessionKey(NamedTuple):
     certificate_id: str | None
     version: str | None
     tls: TlsSettings
