@@ -14,7 +14,7 @@ from shared.config import load_settings
 from shared.models import ApiSpec
 from shared.services import build_services
 from shared.storage.errors import STORAGE_CALLS
-from tests.services import PROJECT
+from tests.services import PROJECT, wait_for
 
 
 def test_instances_share_storage_and_respect_the_ttl(app_env: dict[str, str]) -> None:
@@ -90,3 +90,21 @@ def test_beacon_counts_every_bump_across_processes(tmp_path: Path) -> None:
     assert [p.wait(60) for p in procs] == [0] * 4
     assert beacon.value() == 2000  # no bump lost to a race: the flock serialises them
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_call_that_finds_the_ttl_over_does_not_wait_for_the_reload(app_env: dict[str, str]) -> None:
+    """The marker check and the reload run on a thread of their own: the call that starts them
+    is served from the current snapshot at once, and the next calls see the change."""
+    env = {**app_env, "CERTGATE_CONFIG_TTL_SECONDS": "0.5"}
+    a, b = build_services(load_settings(env)), build_services(load_settings(env))
+    a.provisioner.ensure()
+    a.apis.put("api", ApiSpec("", "p", "https://one.example", None))
+    assert b.resolver.resolve(("p",)).api.spec.service_url == "https://one.example"
+    a.apis.put("api", ApiSpec("", "p", "https://two.example", None))
+    time.sleep(0.6)  # the TTL runs out
+    assert b.resolver.resolve(("p",)).api.spec.service_url == "https://one.example"  # not waited for
+    wait_for(
+        lambda: b.resolver.resolve(("p",)).api.spec.service_url == "https://two.example",
+        timeout=5,
+        what="the reload built on its own thread",
+    )
