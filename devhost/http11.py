@@ -62,6 +62,8 @@ def parse_request_head(head: bytes) -> RequestHead:
         raise BadRequest(501, "Only the chunked transfer coding is understood.", "NotImplemented")
     connection = field_values(headers, "connection")
     keep_alive = "close" not in connection and (version == "HTTP/1.1" or "keep-alive" in connection)
+    if codings and version == "HTTP/1.0":
+        keep_alive = False  # RFC 9112 6.1: faulty framing, read it and close
     expects_continue = version == "HTTP/1.1" and field_values(headers, "expect") == ["100-continue"]
     return RequestHead(
         method, target, headers, None if codings else (length or 0), keep_alive, expects_continue
@@ -77,7 +79,10 @@ def render_response(status: int, headers: Fields, body: bytes, *, head_only: boo
         if n.lower() not in ("content-length", "transfer-encoding", "connection", "date")
     ]
     kept.append(("Date", _http_date()))
-    kept.append(("Content-Length", str(len(body))))
+    if status == 204 or status < 200:
+        body = b""  # RFC 9110 8.6, 15.3.5: no Content-Length and no content
+    else:
+        kept.append(("Content-Length", str(len(body))))
     if not keep_alive:
         kept.append(("Connection", "close"))
     head = f"HTTP/1.1 {status} {reason(status)}\r\n{render_fields(kept)}\r\n".encode("latin-1")

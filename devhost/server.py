@@ -7,6 +7,7 @@ costs as much as the work. Connections beyond `max_connections` wait in the list
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -49,6 +50,7 @@ class HttpServer:
         max_body_bytes: int = 1 << 30,
     ) -> None:
         self._sock = sock
+        self._closed = threading.Event()
         self._handler = handler
         self._slots = threading.BoundedSemaphore(max_connections)
         self._idle_timeout = idle_timeout
@@ -61,10 +63,18 @@ class HttpServer:
                 conn, address = self._sock.accept()
             except OSError:
                 self._slots.release()
-                if self._sock.fileno() == -1:
-                    return  # closed: shutting down
+                if self._closed.is_set():
+                    return
                 continue
             threading.Thread(target=self._serve, args=(conn, address[0]), daemon=True).start()
+
+    def close(self) -> None:
+        """Stop serve_forever. On Linux close() alone does not wake a thread blocked in accept():
+        shutdown() does."""
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
 
     def _serve(self, conn: socket.socket, client: str) -> None:
         try:

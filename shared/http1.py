@@ -13,6 +13,7 @@ MAX_HEAD_BYTES = 64 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control characters but HTAB
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 # name ":" OWS value OWS, the value without control characters but HTAB (RFC 9110 5.5)
 _FIELD_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
 # header lines as written: name ": " value CRLF, and nothing else
@@ -69,7 +70,7 @@ def content_length(fields: Fields) -> int | None:
     values = {v.strip() for f, value in fields if f.lower() == "content-length" for v in value.split(",")}
     if not values:
         return None
-    if len(values) != 1 or not next(iter(values)).isdigit():
+    if len(values) != 1 or not _DIGITS.fullmatch(next(iter(values))):
         raise MessageError("invalid Content-Length")
     return int(next(iter(values)))
 
