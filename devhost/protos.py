@@ -1,0 +1,251 @@
+"""The worker-protocol messages that azure_functions_runtime reads and builds, as plain classes.
+
+The runtime only reads and sets attribute names (it gets this module as `properties["protos"]`),
+so no gRPC or protobuf is needed: unset fields read as protobuf's defaults. Enum values are the
+ones of FunctionRpc.proto (azure-functions-language-worker-protobuf).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class Message:
+    """A message with the fields listed in `FIELDS` (name -> default factory's value)."""
+
+    FIELDS: ClassVar[dict[str, Any]] = {}
+    ONEOF: ClassVar[tuple[str, ...]] = ()  # the members of the `data` oneof, if any
+
+    def __init__(self, **fields: Any) -> None:
+        for name, default in self.FIELDS.items():
+            value = fields.pop(name, None)
+            if value is None:
+                value = default.copy() if isinstance(default, (dict, list)) else default
+            setattr(self, name, value)
+        if fields:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(fields)}")
+        self._set = [n for n in self.ONEOF if getattr(self, n) is not None]
+
+    def WhichOneof(self, group: str) -> str | None:  # noqa: N802 - protobuf's name
+        if group == "data":
+            return self._set[0] if self._set else None
+        if group == "rpc_data" and getattr(self, "data", None) is not None:
+            return "data"
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.FIELDS)})"
+
+
+def _enum_int(value: Any) -> int:
+    """azure.functions passes its own enums (StringifyEnum); protobuf would store their number."""
+    return int(getattr(value, "value", value) or 0)
+
+
+class StatusResult(Message):
+    Failure = 0
+    Success = 1
+    Cancelled = 2
+    FIELDS = {"status": 0, "result": "", "exception": None, "logs": []}
+
+
+class RpcException(Message):
+    FIELDS = {"source": "", "stack_trace": "", "message": "", "is_user_exception": False, "type": ""}
+
+
+class WorkerMetadata(Message):
+    FIELDS = {
+        "runtime_name": "",
+        "runtime_version": "",
+        "worker_version": "",
+        "worker_bitness": "",
+        "custom_properties": {},
+    }
+
+
+class WorkerInitResponse(Message):
+    FIELDS = {"worker_version": "", "capabilities": {}, "result": None, "worker_metadata": None}
+
+
+class FunctionMetadataResponse(Message):
+    FIELDS = {"function_metadata_results": [], "result": None, "use_default_metadata_indexing": False}
+
+
+class FunctionLoadResponse(Message):
+    FIELDS = {"function_id": "", "result": None, "is_dependency_downloaded": False}
+
+
+class InvocationResponse(Message):
+    FIELDS = {"invocation_id": "", "output_data": [], "return_value": None, "result": None}
+
+
+class FunctionEnvironmentReloadResponse(Message):
+    FIELDS = {"worker_metadata": None, "capabilities": {}, "result": None}
+
+
+class BindingInfo(Message):
+    in_ = 0
+    out = 1
+    inout = 2
+    undefined = 0
+    string = 1
+    binary = 2
+    stream = 3
+    FIELDS = {"type": "", "direction": 0, "data_type": 0, "properties": {}}
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.direction = _enum_int(self.direction)
+        self.data_type = _enum_int(self.data_type)
+
+
+class RpcRetryOptions(Message):
+    FIELDS = {
+        "max_retry_count": 0,
+        "delay_interval": None,
+        "minimum_interval": None,
+        "maximum_interval": None,
+        "retry_strategy": 0,
+    }
+
+
+class RpcFunctionMetadata(Message):
+    FIELDS = {
+        "name": "",
+        "directory": "",
+        "script_file": "",
+        "entry_point": "",
+        "bindings": {},
+        "is_proxy": False,
+        "status": None,
+        "language": "",
+        "raw_bindings": [],
+        "function_id": "",
+        "managed_dependency_enabled": False,
+        "retry_options": None,
+        "properties": {},
+    }
+
+
+class RpcHttpCookie(Message):
+    class SameSite:
+        Lax = 1
+        Strict = 2
+        ExplicitNone = 3
+
+    FIELDS = {
+        "name": "",
+        "value": "",
+        "domain": None,
+        "path": None,
+        "expires": None,
+        "secure": None,
+        "http_only": None,
+        "same_site": 0,
+        "max_age": None,
+    }
+
+
+setattr(RpcHttpCookie.SameSite, "None", 0)  # noqa: B010 - a keyword, as protobuf names it
+
+
+class RpcHttp(Message):
+    FIELDS = {
+        "method": "",
+        "url": "",
+        "headers": {},
+        "body": None,
+        "params": {},
+        "status_code": "",
+        "query": {},
+        "enable_content_negotiation": False,
+        "raw_body": None,
+        "identities": [],
+        "cookies": [],
+        "nullable_headers": {},
+        "nullable_params": {},
+        "nullable_query": {},
+    }
+
+
+class TypedData(Message):
+    ONEOF = ("string", "json", "bytes", "stream", "http", "int", "double")
+    FIELDS = {name: None for name in ONEOF}
+
+
+class ParameterBinding(Message):
+    FIELDS = {"name": "", "data": None}
+
+
+class NullableString(Message):
+    FIELDS = {"value": None}
+
+
+class NullableBool(Message):
+    FIELDS = {"value": None}
+
+
+class NullableDouble(Message):
+    FIELDS = {"value": None}
+
+
+class NullableTimestamp(Message):
+    FIELDS = {"value": None}
+
+
+class WorkerInitRequest(Message):
+    FIELDS = {
+        "host_version": "",
+        "capabilities": {},
+        "log_categories": {},
+        "worker_directory": "",
+        "function_app_directory": "",
+    }
+
+
+class FunctionLoadRequest(Message):
+    FIELDS = {"function_id": "", "metadata": None, "managed_dependency_enabled": False}
+
+
+class RpcTraceContext(Message):
+    FIELDS = {"trace_parent": "", "trace_state": "", "attributes": {}}
+
+
+class RetryContext(Message):
+    FIELDS = {"retry_count": 0, "max_retry_count": 0, "exception": None}
+
+
+class InvocationRequest(Message):
+    FIELDS = {
+        "invocation_id": "",
+        "function_id": "",
+        "input_data": [],
+        "trigger_metadata": {},
+        "trace_context": None,
+        "retry_context": None,
+    }
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.trace_context = self.trace_context or RpcTraceContext()
+        self.retry_context = self.retry_context or RetryContext()
+
+
+class StreamingMessage(Message):
+    """The envelope: `request` carries one of the requests as its attribute."""
+
+    FIELDS = {
+        "request_id": "",
+        "worker_init_request": None,
+        "functions_metadata_request": None,
+        "function_load_request": None,
+        "invocation_request": None,
+    }
+
+
+class Envelope:
+    """What handle_event's coroutines take: `.request` (the message) and `.properties`."""
+
+    def __init__(self, request: StreamingMessage, properties: dict[str, Any]) -> None:
+        self.request = request
+        self.properties = properties
