@@ -1,4 +1,4 @@
-// certgate: an mTLS gateway on Azure Functions (Flex Consumption, Python 3.11).
+// certgate: an mTLS gateway on Azure Functions (Flex Consumption, Python 3.13).
 // Deploy: az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam -p encryptionKeys=...
 targetScope = 'resourceGroup'
 
@@ -30,9 +30,17 @@ param configTtlSeconds int = 5
 @minValue(1)
 param maxUploadBytes int = 1048576
 
-@description('Optional. Largest body the gateway forwards in bytes (CERTGATE_MAX_GATEWAY_BODY_BYTES).')
+@description('Optional. Longest silence between two body chunks of a backend\'s answer, in seconds, before certgate cuts the call (CERTGATE_BACKEND_IDLE_TIMEOUT_SECONDS).')
 @minValue(1)
-param maxGatewayBodyBytes int = 33554432
+param backendIdleTimeoutSeconds int = 120
+
+@description('Optional. Largest request body the gateway forwards in bytes, enforced while streaming (CERTGATE_MAX_GATEWAY_BODY_BYTES).')
+@minValue(1)
+param maxGatewayBodyBytes int = 104857600
+
+@description('Optional. The Functions host\'s own request body limit in bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT); keep it at least maxGatewayBodyBytes.')
+@minValue(1)
+param requestBodySizeLimitBytes int = 104857600
 
 @description('Optional. Prefix of certgate\'s table names (CERTGATE_TABLE_PREFIX).')
 @minLength(1)
@@ -65,6 +73,11 @@ param maximumInstanceCount int = 100
   4096
 ])
 param instanceMemoryMB int = 2048
+
+@description('Optional. Most HTTP calls one Flex Consumption instance runs at once before another instance is added (Python\'s default is 1). Chosen by measurement: see docs/deploy.md.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
 
 @description('Optional. Days Log Analytics keeps logs.')
 @minValue(30)
@@ -126,6 +139,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
   }
 }
 
@@ -147,9 +161,11 @@ module appSettings 'modules/appsettings.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyRingSecretUri: keyVault.outputs.secretUri
     backendTimeoutSeconds: backendTimeoutSeconds
+    backendIdleTimeoutSeconds: backendIdleTimeoutSeconds
     configTtlSeconds: configTtlSeconds
     maxUploadBytes: maxUploadBytes
     maxGatewayBodyBytes: maxGatewayBodyBytes
+    requestBodySizeLimitBytes: requestBodySizeLimitBytes
     tablePrefix: tablePrefix
     blobContainerName: blobContainerName
   }

@@ -11,11 +11,14 @@ param tags = {
 }
 
 param backendTimeoutSeconds = 30
+param backendIdleTimeoutSeconds = 120
 param configTtlSeconds = 5
 param maxUploadBytes = 1048576
-param maxGatewayBodyBytes = 33554432
+param maxGatewayBodyBytes = 104857600
+param requestBodySizeLimitBytes = 104857600
 param tablePrefix = 'certgate'
 param blobContainerName = 'certgate-pfx'
 param storageSkuName = 'Standard_LRS'
 param maximumInstanceCount = 100
 param instanceMemoryMB = 2048
+param httpPerInstanceConcurrency = 16

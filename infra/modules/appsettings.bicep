@@ -25,9 +25,17 @@ param configTtlSeconds int = 5
 @minValue(1)
 param maxUploadBytes int = 1048576
 
-@description('Optional. Largest request or response body the gateway forwards, in bytes.')
+@description('Optional. Longest silence between two body chunks of a backend\'s answer, in seconds, then the call is cut.')
 @minValue(1)
-param maxGatewayBodyBytes int = 33554432
+param backendIdleTimeoutSeconds int = 120
+
+@description('Optional. Largest request body the gateway forwards, in bytes (enforced while streaming).')
+@minValue(1)
+param maxGatewayBodyBytes int = 104857600
+
+@description('Optional. The Functions host\'s request body limit, in bytes.')
+@minValue(1)
+param requestBodySizeLimitBytes int = 104857600
 
 @description('Optional. Prefix of certgate\'s table names (letters and digits, starting with a letter).')
 param tablePrefix string = 'certgate'
@@ -56,7 +64,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // checkov:skip=CKV_AZURE_63:Not a web config (see above); logs go to Application Insights.
     // checkov:skip=CKV_AZURE_65:Not a web config (see above); logs go to Application Insights.
     // checkov:skip=CKV_AZURE_66:Not a web config (see above); logs go to Application Insights.
-    // checkov:skip=CKV_AZURE_80:Not a web config (see above); the runtime is Python 3.11, not .NET.
+    // checkov:skip=CKV_AZURE_80:Not a web config (see above); the runtime is Python 3.13, not .NET.
     // checkov:skip=CKV_AZURE_88:Not a web config (see above); Flex Consumption has no Azure Files content share.
     // checkov:skip=CKV_AZURE_222:Not a web config (see above); public access is set on the site (functionapp.bicep).
     AzureWebJobsStorage__blobServiceUri: storageAccount.properties.primaryEndpoints.blob
@@ -66,9 +74,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     CERTGATE_ENCRYPTION_KEYS: '@Microsoft.KeyVault(SecretUri=${keyRingSecretUri})'
     CERTGATE_BACKEND_TIMEOUT_SECONDS: string(backendTimeoutSeconds)
+    CERTGATE_BACKEND_IDLE_TIMEOUT_SECONDS: string(backendIdleTimeoutSeconds)
     CERTGATE_CONFIG_TTL_SECONDS: string(configTtlSeconds)
     CERTGATE_MAX_UPLOAD_BYTES: string(maxUploadBytes)
     CERTGATE_MAX_GATEWAY_BODY_BYTES: string(maxGatewayBodyBytes)
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(requestBodySizeLimitBytes)
     CERTGATE_TABLE_PREFIX: tablePrefix
     CERTGATE_BLOB_CONTAINER: blobContainerName
   }

@@ -1,4 +1,4 @@
-// Linux Function App on the Flex Consumption plan (FC1), Python 3.11, with a system-assigned identity.
+// Linux Function App on the Flex Consumption plan (FC1), Python 3.13, with a system-assigned identity.
 // App settings live in appsettings.bicep, applied once the identity has its roles.
 
 @description('Required. Name of the function app.')
@@ -31,6 +31,11 @@ param maximumInstanceCount int = 100
   4096
 ])
 param instanceMemoryMB int = 2048
+
+@description('Optional. Most HTTP calls one instance runs at once before Flex Consumption adds an instance (Python\'s default is 1; the gateway mostly waits on backends). See docs/deploy.md for how to choose it.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -88,10 +93,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
   }

@@ -28,9 +28,11 @@ REQUIRED_APP_SETTINGS = {
     "AzureWebJobsStorage__queueServiceUri",
     "AzureWebJobsStorage__credential",
     "CERTGATE_BACKEND_TIMEOUT_SECONDS",
+    "CERTGATE_BACKEND_IDLE_TIMEOUT_SECONDS",
     "CERTGATE_CONFIG_TTL_SECONDS",
     "CERTGATE_MAX_UPLOAD_BYTES",
     "CERTGATE_MAX_GATEWAY_BODY_BYTES",
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
     "CERTGATE_ENCRYPTION_KEYS",
     "CERTGATE_TABLE_PREFIX",
     "CERTGATE_BLOB_CONTAINER",
@@ -89,8 +91,9 @@ def _tools_dir() -> Path:
         if (candidate / "checkov").exists() and (candidate / "python").exists():
             return candidate
     pytest.fail(
-        "checkov/pycep not found next to the running Python nor in .venv-infra/bin; install them with: "
-        "python3.11 -m venv .venv-infra && .venv-infra/bin/pip install -r requirements-infra.txt"
+        "checkov/pycep not found next to the running Python nor in .venv-infra/bin; install them with "
+        "scripts/setup, or: python3.11 -m venv .venv-infra && "
+        ".venv-infra/bin/pip install -r requirements-infra.txt"
     )
 
 
@@ -351,10 +354,35 @@ def test_function_app_is_flex_python_with_system_identity(trees: dict[str, Any])
     assert props["siteConfig"]["minTlsVersion"] == "1.2"
     assert props["siteConfig"]["ftpsState"] == "Disabled"
     config = props["functionAppConfig"]
-    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["runtime"] == {"name": "python", "version": "3.13"}
     assert config["deployment"]["storage"]["authentication"]["type"] == "SystemAssignedIdentity"
     policies = _resources(trees, "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
     assert {p["name"]: p["properties"]["allow"] for p in policies} == {"ftp": False, "scm": False}
+
+
+def _param(tree: dict[str, Any], name: str) -> dict[str, Any]:
+    param: dict[str, Any] = tree["parameters"][name]
+    return param
+
+
+def _decorator(param: dict[str, Any], type_: str) -> Any:
+    found = [d["argument"] for d in param["decorators"] if d["type"] == type_]
+    return found[0] if found else None
+
+
+def test_http_concurrency_is_a_bounded_parameter(trees: dict[str, Any]) -> None:
+    # Python's per-instance HTTP concurrency defaults to 1 on Flex Consumption; the gateway mostly waits on
+    # backends, so the value is set, from a parameter that main.bicep passes down (docs/deploy.md).
+    site = _one(trees, "Microsoft.Web/sites")
+    http = site["properties"]["functionAppConfig"]["scaleAndConcurrency"]["triggers"]["http"]
+    assert http == {"perInstanceConcurrency": "httpPerInstanceConcurrency"}
+    for path in ("infra/main.bicep", "infra/modules/functionapp.bicep"):
+        param = _param(trees[path], "httpPerInstanceConcurrency")
+        assert param["type"] == "int"
+        assert int(_decorator(param, "min_value")) == 1 and int(_decorator(param, "max_value")) == 1000, path
+        assert 1 <= int(param["default"]) <= 1000
+    module = trees["infra/main.bicep"]["modules"]["functionApp"]["config"]["params"]
+    assert module["httpPerInstanceConcurrency"] == "httpPerInstanceConcurrency"
 
 
 def test_app_settings_are_complete_and_identity_based(trees: dict[str, Any]) -> None:
