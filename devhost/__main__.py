@@ -1,19 +1,21 @@
-"""`python -m devhost`: serve function_app.py on http://127.0.0.1:7071, as `func start` would:
-a host process that owns the socket and FUNCTIONS_WORKER_PROCESS_COUNT worker processes."""
+"""`python -m devhost`: serve the function app on http://127.0.0.1:7071 as `func start` would: a
+host process (uvicorn, our ASGI app) and FUNCTIONS_WORKER_PROCESS_COUNT Python workers
+(azure-functions-runtime) that index, load and invoke every function."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
-import threading
-import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("devhost.host")
+SHUTDOWN_GRACE_SECONDS = 5  # open calls get this long after Ctrl-C / SIGTERM, then are cut
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,73 +23,87 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("FUNCTIONS_HTTPWORKER_PORT", 7071)))
     parser.add_argument(
-        "--connections", type=int, default=1024, help="connections served at once per worker (a thread each)"
-    )
-    parser.add_argument(
         "--workers", type=int, help="worker processes (default: FUNCTIONS_WORKER_PROCESS_COUNT, else 1)"
     )
-    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=Path(os.environ.get("CERTGATE_LOCAL_APP_DIR") or PROJECT),
+        help="the function app to serve (default: this project)",
+    )
     args = parser.parse_args(argv)
     from devhost.logs import log_in_batches
 
     log_in_batches()
-
     from devhost.local_settings import apply_local_settings
 
     apply_local_settings(PROJECT)
-    sys.path.insert(0, str(PROJECT))
-    from shared.errors import ConfigurationError
+    from devhost.settings import load_settings
 
     try:
-        import function_app
-    except ConfigurationError as exc:
+        settings = load_settings(args.app_dir.resolve(), args.workers)
+    except (ValueError, OSError) as exc:
         print(f"certgate cannot start: {exc}", file=sys.stderr)
         return 2
-    if args.listen_fd is None:
-        return _host(args)
-
-    from devhost.host import FunctionHost
-    from devhost.server import HttpServer
-
-    host = FunctionHost(function_app.app, function_key=os.environ.get("CERTGATE_LOCAL_FUNCTION_KEY") or None)
-    threading.Thread(target=_exit_with_the_host, args=(os.getppid(),), daemon=True).start()
-    with contextlib.suppress(KeyboardInterrupt):
-        HttpServer(
-            socket.socket(fileno=args.listen_fd), host, max_connections=args.connections
-        ).serve_forever()
-    return 0
-
-
-def _host(args: argparse.Namespace) -> int:
-    """The host process: binds the port, starts the workers, and lists the routes once."""
-    from devhost.routes import build_routes
-    from devhost.workers import bind, run_workers
-    from shared.beacon import path_for
-
-    workers = args.workers or int(os.environ.get("FUNCTIONS_WORKER_PROCESS_COUNT") or 1)
-    if workers < 1:
-        print("certgate cannot start: the worker count must be at least 1", file=sys.stderr)
-        return 2
-    import function_app
-
-    for route in build_routes(function_app.app):
-        logging.info(
-            "%s: [%s] /%s (%s)", route.name, ",".join(sorted(route.methods)), route.template, route.auth_level
-        )
-    sock = bind(args.host, args.port)
-    logging.info("serving http://%s:%s with %s worker process(es)", args.host, args.port, workers)
+    sock = socket.create_server((args.host, args.port), backlog=1024)
     try:
-        return run_workers(sock, workers, ["--connections", str(args.connections)])
+        return asyncio.run(_serve(settings, sock, args.host, args.port))
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        return 130
     finally:
+        from shared.beacon import path_for
+
         path_for(os.getpid()).unlink(missing_ok=True)  # the workers' change beacon (shared/beacon.py)
 
 
-def _exit_with_the_host(host_pid: int) -> None:
-    """A worker whose host process died (killed, so it could not stop its workers) exits too,
-    rather than keep serving the port on its own."""
-    while os.getppid() == host_pid:
-        time.sleep(0.5)
-    os._exit(0)
+async def _serve(settings: object, sock: socket.socket, host: str, port: int) -> int:
+    import uvicorn
+
+    from devhost.app import HostApp, describe
+    from devhost.forwarding import Forwarder
+    from devhost.pool import WorkerPool
+    from devhost.routing import build_table
+    from devhost.settings import HostSettings
+
+    assert isinstance(settings, HostSettings)
+    pool = WorkerPool(settings.app_dir, settings.workers)
+    try:
+        await pool.start()
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        log.error("certgate cannot start: %s", exc)
+        await pool.stop()
+        return 2
+    table = build_table(pool.functions, settings.route_prefix)
+    for line in describe(table):
+        log.info("%s", line)
+    forwarder = Forwarder(settings, pool)
+    await forwarder.open()
+    config = uvicorn.Config(
+        HostApp(settings, table, forwarder),
+        http="httptools",  # llhttp: strict framing (refuses bare LF and NUL in chunk extensions)
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,  # the worker's answer goes back as it is, Date and Server included
+        date_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        backlog=1024,
+    )
+    server = uvicorn.Server(config)
+    pool.host_stopping = lambda: server.should_exit
+    # uvicorn re-raises the signal that stopped it once it is done, with the handlers it found:
+    # make those ours, so that the workers are stopped here rather than the process killed.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+    log.info("serving http://%s:%s with %s worker process(es)", host, port, settings.workers)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        log.info("stopping")
+        await forwarder.close()
+        await pool.stop()
+        log.info("stopped")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ ones of FunctionRpc.proto (azure-functions-language-worker-protobuf).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 
 class Message:
@@ -26,7 +26,11 @@ class Message:
             raise TypeError(f"{type(self).__name__} has no field {', '.join(fields)}")
         self._set = [n for n in self.ONEOF if getattr(self, n) is not None]
 
-    def WhichOneof(self, group: str) -> str | None:  # noqa: N802 - protobuf's name
+    if TYPE_CHECKING:  # fields are set from FIELDS
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    def WhichOneof(self, group: str) -> str | None:  # protobuf's name
         if group == "data":
             return self._set[0] if self._set else None
         if group == "rpc_data" and getattr(self, "data", None) is not None:
@@ -46,15 +50,21 @@ class StatusResult(Message):
     Failure = 0
     Success = 1
     Cancelled = 2
-    FIELDS = {"status": 0, "result": "", "exception": None, "logs": []}
+    FIELDS: ClassVar[dict[str, Any]] = {"status": 0, "result": "", "exception": None, "logs": []}
 
 
 class RpcException(Message):
-    FIELDS = {"source": "", "stack_trace": "", "message": "", "is_user_exception": False, "type": ""}
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "source": "",
+        "stack_trace": "",
+        "message": "",
+        "is_user_exception": False,
+        "type": "",
+    }
 
 
 class WorkerMetadata(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "runtime_name": "",
         "runtime_version": "",
         "worker_version": "",
@@ -64,23 +74,37 @@ class WorkerMetadata(Message):
 
 
 class WorkerInitResponse(Message):
-    FIELDS = {"worker_version": "", "capabilities": {}, "result": None, "worker_metadata": None}
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "worker_version": "",
+        "capabilities": {},
+        "result": None,
+        "worker_metadata": None,
+    }
 
 
 class FunctionMetadataResponse(Message):
-    FIELDS = {"function_metadata_results": [], "result": None, "use_default_metadata_indexing": False}
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "function_metadata_results": [],
+        "result": None,
+        "use_default_metadata_indexing": False,
+    }
 
 
 class FunctionLoadResponse(Message):
-    FIELDS = {"function_id": "", "result": None, "is_dependency_downloaded": False}
+    FIELDS: ClassVar[dict[str, Any]] = {"function_id": "", "result": None, "is_dependency_downloaded": False}
 
 
 class InvocationResponse(Message):
-    FIELDS = {"invocation_id": "", "output_data": [], "return_value": None, "result": None}
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "invocation_id": "",
+        "output_data": [],
+        "return_value": None,
+        "result": None,
+    }
 
 
 class FunctionEnvironmentReloadResponse(Message):
-    FIELDS = {"worker_metadata": None, "capabilities": {}, "result": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"worker_metadata": None, "capabilities": {}, "result": None}
 
 
 class BindingInfo(Message):
@@ -91,16 +115,16 @@ class BindingInfo(Message):
     string = 1
     binary = 2
     stream = 3
-    FIELDS = {"type": "", "direction": 0, "data_type": 0, "properties": {}}
+    FIELDS: ClassVar[dict[str, Any]] = {"type": "", "direction": 0, "data_type": 0, "properties": {}}
 
     def __init__(self, **fields: Any) -> None:
         super().__init__(**fields)
-        self.direction = _enum_int(self.direction)
-        self.data_type = _enum_int(self.data_type)
+        for name in ("direction", "data_type"):
+            setattr(self, name, _enum_int(getattr(self, name)))
 
 
 class RpcRetryOptions(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "max_retry_count": 0,
         "delay_interval": None,
         "minimum_interval": None,
@@ -110,7 +134,7 @@ class RpcRetryOptions(Message):
 
 
 class RpcFunctionMetadata(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "name": "",
         "directory": "",
         "script_file": "",
@@ -133,7 +157,7 @@ class RpcHttpCookie(Message):
         Strict = 2
         ExplicitNone = 3
 
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "name": "",
         "value": "",
         "domain": None,
@@ -146,11 +170,11 @@ class RpcHttpCookie(Message):
     }
 
 
-setattr(RpcHttpCookie.SameSite, "None", 0)  # noqa: B010 - a keyword, as protobuf names it
+setattr(RpcHttpCookie.SameSite, "None", 0)  # a keyword, as protobuf names it
 
 
 class RpcHttp(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "method": "",
         "url": "",
         "headers": {},
@@ -169,32 +193,32 @@ class RpcHttp(Message):
 
 
 class TypedData(Message):
-    ONEOF = ("string", "json", "bytes", "stream", "http", "int", "double")
-    FIELDS = {name: None for name in ONEOF}
+    ONEOF: ClassVar[tuple[str, ...]] = ("string", "json", "bytes", "stream", "http", "int", "double")
+    FIELDS: ClassVar[dict[str, Any]] = {name: None for name in ONEOF}
 
 
 class ParameterBinding(Message):
-    FIELDS = {"name": "", "data": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"name": "", "data": None}
 
 
 class NullableString(Message):
-    FIELDS = {"value": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"value": None}
 
 
 class NullableBool(Message):
-    FIELDS = {"value": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"value": None}
 
 
 class NullableDouble(Message):
-    FIELDS = {"value": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"value": None}
 
 
 class NullableTimestamp(Message):
-    FIELDS = {"value": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"value": None}
 
 
 class WorkerInitRequest(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "host_version": "",
         "capabilities": {},
         "log_categories": {},
@@ -204,19 +228,23 @@ class WorkerInitRequest(Message):
 
 
 class FunctionLoadRequest(Message):
-    FIELDS = {"function_id": "", "metadata": None, "managed_dependency_enabled": False}
+    FIELDS: ClassVar[dict[str, Any]] = {
+        "function_id": "",
+        "metadata": None,
+        "managed_dependency_enabled": False,
+    }
 
 
 class RpcTraceContext(Message):
-    FIELDS = {"trace_parent": "", "trace_state": "", "attributes": {}}
+    FIELDS: ClassVar[dict[str, Any]] = {"trace_parent": "", "trace_state": "", "attributes": {}}
 
 
 class RetryContext(Message):
-    FIELDS = {"retry_count": 0, "max_retry_count": 0, "exception": None}
+    FIELDS: ClassVar[dict[str, Any]] = {"retry_count": 0, "max_retry_count": 0, "exception": None}
 
 
 class InvocationRequest(Message):
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "invocation_id": "",
         "function_id": "",
         "input_data": [],
@@ -227,14 +255,16 @@ class InvocationRequest(Message):
 
     def __init__(self, **fields: Any) -> None:
         super().__init__(**fields)
-        self.trace_context = self.trace_context or RpcTraceContext()
-        self.retry_context = self.retry_context or RetryContext()
+        if getattr(self, "trace_context") is None:  # noqa: B009 - set from FIELDS
+            setattr(self, "trace_context", RpcTraceContext())  # noqa: B010
+        if getattr(self, "retry_context") is None:  # noqa: B009
+            setattr(self, "retry_context", RetryContext())  # noqa: B010
 
 
 class StreamingMessage(Message):
     """The envelope: `request` carries one of the requests as its attribute."""
 
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, Any]] = {
         "request_id": "",
         "worker_init_request": None,
         "functions_metadata_request": None,

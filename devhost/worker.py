@@ -73,7 +73,9 @@ class Shim:
         return answer
 
     async def _metadata(self) -> dict[str, Any]:
-        response = await handle_event.functions_metadata_request(self._envelope(functions_metadata_request=True))
+        response = await handle_event.functions_metadata_request(
+            self._envelope(functions_metadata_request=True)
+        )
         functions = [
             {"name": f.name, "function_id": f.function_id, "raw_bindings": list(f.raw_bindings)}
             for f in response.function_metadata_results or ()

@@ -48,16 +48,12 @@ CHECKS = [
 ]
 MAX_EXAMPLES = 30  # per operation, valid and invalid data mixed
 
-# The route table of the app, as the local host builds it. `app.get_functions()` may be
-# called only once per app object (tests/unit/test_devhost.py calls it in-process): a subprocess.
+# The route table of the app, as the local host builds it: from a real worker's index
+# (devhost.index starts one worker process and reads its function metadata).
 ROUTES_SCRIPT = """
-import json
-import function_app
-from devhost.routes import build_routes
-print(json.dumps([
-    {"name": r.name, "template": r.template, "methods": sorted(r.methods), "auth": r.auth_level}
-    for r in build_routes(function_app.app)
-]))
+import runpy, sys
+sys.argv = ["devhost.index", "."]
+runpy.run_module("devhost.index", run_name="__main__")
 """
 
 

@@ -1,4 +1,5 @@
-"""The local host's route table and settings, without a server."""
+"""The local host's pure parts: the route table built from raw bindings, keys, host.json
+time spans, local settings. (The host itself is tested over real processes: tests/integration.)"""
 
 from __future__ import annotations
 
@@ -6,65 +7,86 @@ import json
 import os
 from pathlib import Path
 
-import azure.functions as func
 import pytest
 
+from devhost.keys import Keys
 from devhost.local_settings import apply_local_settings
-from devhost.routes import build_routes, match
+from devhost.routing import Match, build_table
+from devhost.settings import parse_timespan
 
 
-def app_with(*routes: tuple[str, list[str], func.AuthLevel]) -> func.FunctionApp:
-    app = func.FunctionApp()
-    for n, (route, methods, level) in enumerate(routes):
-
-        def handler(req: func.HttpRequest) -> func.HttpResponse:
-            return func.HttpResponse("x")
-
-        handler.__name__ = f"f{n}"
-        app.route(route=route, methods=methods, auth_level=level)(handler)
-    return app
-
-
-def test_routes_of_the_real_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.services import TEST_KEY_RING
-
-    monkeypatch.setenv("CERTGATE_ENCRYPTION_KEYS", TEST_KEY_RING)
-    import function_app
-
-    routes = build_routes(function_app.app)
-    table = {(r.template, m): r.auth_level for r in routes for m in r.methods}
-    assert table[("health", "GET")] == "anonymous"
-    assert table[("gateway/{*path}", "PATCH")] == "function"
-    assert table[("management/certificates/{certificateId}", "PUT")] == "function"
-    assert len(table) == sum(len(r.methods) for r in routes)  # no (route, method) twice
-    found, params = match(routes, "/management/apis/a1/policy")
-    assert found[0].name == "get_api_policy" and params == {"apiId": "a1"}
-    found, params = match(routes, "/gateway/orders/v1/x%2Fy")
-    assert found[0].name == "forward_gateway" and params == {"path": "orders/v1/x/y"}
-    found, _ = match(routes, "/management/certificates")
-    assert {r.name for r in found} == {"list_certificates"}
-
-
-def test_duplicate_route_is_refused() -> None:
-    app = app_with(("a/{id}", ["GET"], func.AuthLevel.FUNCTION), ("a/{id}", ["GET"], func.AuthLevel.FUNCTION))
-    with pytest.raises(ValueError, match="registered twice"):
-        build_routes(app)
+def function(name: str, route: str, methods: list[str] | None, level: str) -> dict[str, object]:
+    """A function as the worker's metadata gives it: raw bindings as JSON strings."""
+    trigger = {"direction": "IN", "type": "httpTrigger", "name": "req", "authLevel": level, "route": route}
+    if methods is not None:
+        trigger["methods"] = methods
+    raw = [json.dumps(trigger), json.dumps({"direction": "OUT", "type": "http", "name": "$return"})]
+    return {"name": name, "function_id": f"id-{name}", "raw_bindings": raw}
 
 
 def test_literals_win_over_parameters_and_catch_all_comes_last() -> None:
-    app = app_with(
-        ("{*rest}", ["GET"], func.AuthLevel.ANONYMOUS),
-        ("a/{id}", ["GET"], func.AuthLevel.FUNCTION),
-        ("a/b", ["GET"], func.AuthLevel.ADMIN),
-        ("o/{x?}", ["GET"], func.AuthLevel.FUNCTION),
+    table = build_table(
+        [
+            function("rest", "{*rest}", ["GET"], "ANONYMOUS"),
+            function("by_id", "a/{id}", ["GET"], "FUNCTION"),
+            function("ab", "a/b", ["GET"], "ADMIN"),
+            function("optional", "o/{x?}", ["GET"], "FUNCTION"),
+        ],
+        "",
     )
-    routes = build_routes(app)
-    assert match(routes, "/a/b")[0][0].template == "a/b"
-    assert match(routes, "/A/B")[0][0].template == "a/b"  # literals are case-insensitive
-    assert match(routes, "/a/c")[0][0].template == "a/{id}"
-    assert match(routes, "/zzz/y")[0][0].template == "{*rest}"
-    assert match(routes, "/o")[0][0].template == "o/{x?}"
-    assert match(routes, "/a/b")[0][0].auth_level == "admin"
+
+    def name(path: str, method: str = "GET") -> str:
+        found = table.match(path, method)
+        assert isinstance(found, Match), path
+        return found.route.name
+
+    assert name("/a/b") == "ab"
+    assert name("/A/B") == "ab"  # literals are case-insensitive
+    assert name("/a/c") == "by_id"
+    assert name("/zzz/y") == "rest"
+    assert name("/o") == "optional"
+    found = table.match("/a/b", "GET")
+    assert isinstance(found, Match) and found.route.auth_level == "admin"
+
+
+def test_params_are_decoded_and_methods_checked() -> None:
+    table = build_table(
+        [function("g", "gateway/{*path}", None, "FUNCTION"), function("c", "c/{id}", ["PUT"], "ADMIN")], "api"
+    )
+    found = table.match("/api/gateway/orders/x%2Fy%20z", "PATCH")  # no methods: every method
+    assert isinstance(found, Match) and found.params == {"path": "orders/x/y z"}
+    assert table.match("/api/c/1", "GET") == 405
+    assert table.match("/c/1", "PUT") == 404  # the route prefix is part of every route
+    found = table.match("/api/c/a%2Fb", "PUT")
+    assert isinstance(found, Match) and found.params == {"id": "a/b"}
+
+
+@pytest.mark.parametrize("name", ["code", "CODE", "Code", "%63ode", "%43%4F%44%45", "c%6Fde"])
+def test_the_code_parameter_in_every_spelling(name: str) -> None:
+    keys = Keys(function_key="f k+/=", master_key="m")
+    assert keys.allows("function", None, f"x=1&{name}=f%20k%2B%2F%3D".encode())
+    assert keys.allows("function", None, f"{name}=m".encode())
+    assert not keys.allows("admin", None, f"{name}=f%20k%2B%2F%3D".encode())
+    assert keys.allows("admin", None, f"{name}=m".encode())
+    assert not keys.allows("function", None, f"{name}=wrong".encode())
+
+
+def test_keys_by_level() -> None:
+    keys = Keys(function_key="f", master_key="m")
+    assert keys.allows("anonymous", None, b"")
+    assert keys.allows("function", "f", b"") and keys.allows("function", "m", b"")
+    assert not keys.allows("admin", "f", b"") and keys.allows("admin", "m", b"")
+    assert not keys.allows("function", None, b"") and not keys.allows("function", "", b"codex=f")
+    assert keys.allows("function", "f", b"code=wrong")  # the header wins, as in Azure
+    assert not keys.allows("function", None, b"code=f&code=f")  # values joined: "f,f"
+    assert Keys(None, None).allows("admin", None, b"")  # no key set: not enforced
+    assert not Keys("f", None).allows("admin", "f", b"")  # admin needs the master key
+
+
+def test_host_json_time_spans() -> None:
+    assert parse_timespan("00:05:00") == 300
+    assert parse_timespan("1.02:00:01.5") == 86400 + 7201.5
+    assert parse_timespan("-1") is None
 
 
 def test_local_settings_made_from_sample_and_environment_wins(
