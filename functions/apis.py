@@ -1,16 +1,15 @@
 """APIs: PUT, GET, LIST, DELETE and the policy under /management/apis."""
 
-from __future__ import annotations
-
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
 from functions.http import (
+    Call,
     conditions,
     empty_response,
     json_response,
     page_response,
     paging,
-    read_json,
     respond,
     route_id,
 )
@@ -20,51 +19,56 @@ from shared.policy import policy_resource
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 _ITEM = "management/apis/{apiId}"
+_ADMIN = func.AuthLevel.ADMIN
 
 
-@bp.route(route=_ITEM, methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
-def put_api(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        api_id = route_id(req, "apiId")
-        services = SERVICES.get()
-        spec = parse_api_spec(read_json(req, services.settings.max_upload_bytes))
-        api, created = services.apis.put(api_id, spec, conditions(req))
-        return json_response(api.to_resource(), 201 if created else 200, etag=api.etag)
-
-    return respond(action)
+@bp.route(route=_ITEM, methods=["PUT"], auth_level=_ADMIN)
+async def put_api(req: Request) -> Response:
+    return await respond(req, _put, body_limit=SERVICES.settings.max_upload_bytes)
 
 
-@bp.route(route=_ITEM, methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_api(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        api = SERVICES.get().apis.get(route_id(req, "apiId"))
-        return json_response(api.to_resource(), etag=api.etag)
-
-    return respond(action)
+def _put(call: Call) -> Response:
+    api_id = route_id(call, "apiId")
+    spec = parse_api_spec(call.json())
+    api, created = SERVICES.get().apis.put(api_id, spec, conditions(call))
+    return json_response(api.to_resource(), 201 if created else 200, etag=api.etag)
 
 
-@bp.route(route="management/apis", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def list_apis(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        top, after = paging(req)
-        return page_response(req, SERVICES.get().apis.list(top=top, after=after), top)
-
-    return respond(action)
+@bp.route(route=_ITEM, methods=["GET"], auth_level=_ADMIN)
+async def get_api(req: Request) -> Response:
+    return await respond(req, _get)
 
 
-@bp.route(route=_ITEM, methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-def delete_api(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        deleted = SERVICES.get().apis.delete(route_id(req, "apiId"), conditions(req))
-        return empty_response(200 if deleted else 204)
-
-    return respond(action)
+def _get(call: Call) -> Response:
+    api = SERVICES.get().apis.get(route_id(call, "apiId"))
+    return json_response(api.to_resource(), etag=api.etag)
 
 
-@bp.route(route=_ITEM + "/policy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_api_policy(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        api = SERVICES.get().apis.get(route_id(req, "apiId"))
-        return json_response(policy_resource(api), etag=api.etag)
+@bp.route(route="management/apis", methods=["GET"], auth_level=_ADMIN)
+async def list_apis(req: Request) -> Response:
+    return await respond(req, _list)
 
-    return respond(action)
+
+def _list(call: Call) -> Response:
+    top, after = paging(call)
+    return page_response(call, SERVICES.get().apis.list(top=top, after=after), top)
+
+
+@bp.route(route=_ITEM, methods=["DELETE"], auth_level=_ADMIN)
+async def delete_api(req: Request) -> Response:
+    return await respond(req, _delete)
+
+
+def _delete(call: Call) -> Response:
+    deleted = SERVICES.get().apis.delete(route_id(call, "apiId"), conditions(call))
+    return empty_response(200 if deleted else 204)
+
+
+@bp.route(route=_ITEM + "/policy", methods=["GET"], auth_level=_ADMIN)
+async def get_api_policy(req: Request) -> Response:
+    return await respond(req, _policy)
+
+
+def _policy(call: Call) -> Response:
+    api = SERVICES.get().apis.get(route_id(call, "apiId"))
+    return json_response(policy_resource(api), etag=api.etag)

@@ -1,10 +1,9 @@
 """GET /health: liveness and storage reachability, anonymous, no secrets."""
 
-from __future__ import annotations
-
 import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
 
-from functions.http import json_response, respond
+from functions.http import Call, json_response, respond
 from functions.runtime import SERVICES
 from shared.health import check_health
 
@@ -12,9 +11,10 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def get_health(req: func.HttpRequest) -> func.HttpResponse:
-    def action() -> func.HttpResponse:
-        report = check_health(SERVICES)
-        return json_response(report, 200 if report["status"] == "healthy" else 503)
+async def get_health(req: Request) -> Response:
+    return await respond(req, _health)
 
-    return respond(action)
+
+def _health(call: Call) -> Response:
+    report = check_health(SERVICES)
+    return json_response(report, 200 if report["status"] == "healthy" else 503)

@@ -34,7 +34,8 @@ class StorageSettings:
 class Settings:
     storage: StorageSettings
     key_ring: KeyRing
-    backend_timeout_seconds: float
+    backend_timeout_seconds: float  # from the first byte sent to the last header byte
+    backend_idle_timeout_seconds: float  # the longest wait between two body chunks
     config_ttl_seconds: float
     max_upload_bytes: int
     max_gateway_body_bytes: int
@@ -54,9 +55,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         storage=_storage(env),
         key_ring=parse_key_ring(keys),
         backend_timeout_seconds=_number(env, "CERTGATE_BACKEND_TIMEOUT_SECONDS", 30.0),
+        backend_idle_timeout_seconds=_number(env, "CERTGATE_BACKEND_IDLE_TIMEOUT_SECONDS", 120.0),
         config_ttl_seconds=_number(env, "CERTGATE_CONFIG_TTL_SECONDS", 5.0),
         max_upload_bytes=int(_number(env, "CERTGATE_MAX_UPLOAD_BYTES", 1048576)),
-        max_gateway_body_bytes=int(_number(env, "CERTGATE_MAX_GATEWAY_BODY_BYTES", 33554432)),
+        max_gateway_body_bytes=int(_number(env, "CERTGATE_MAX_GATEWAY_BODY_BYTES", 104857600)),
         # Backend trust as `requests` users know it: REQUESTS_CA_BUNDLE, else SSL_CERT_FILE.
         backend_ca_file=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
     )

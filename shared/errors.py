@@ -131,6 +131,11 @@ class BackendUnreachable(CertgateError):
     code = "BackendUnreachable"
 
 
+class LoopDetected(CertgateError):
+    status = 508
+    code = "LoopDetected"
+
+
 class StorageUnavailable(CertgateError):
     status = 503
     code = "StorageUnavailable"

@@ -49,7 +49,13 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     )
     changes.subscribe(resolver.invalidate)
     pool = SessionPool(certificates.load_material, ca_file=settings.backend_ca_file)
-    forwarder = Forwarder(resolver, pool, timeout=settings.backend_timeout_seconds)
+    forwarder = Forwarder(
+        resolver,
+        pool,
+        timeout=settings.backend_timeout_seconds,
+        idle_timeout=settings.backend_idle_timeout_seconds,
+        max_body_bytes=settings.max_gateway_body_bytes,
+    )
     return Services(
         settings=settings,
         provisioner=Provisioner(clients),

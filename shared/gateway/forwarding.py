@@ -1,70 +1,95 @@
-"""Forwarding one gateway call: resolve, pick the pooled session, send, map failures.
+"""Forwarding one gateway call: resolve, pick the pooled session, send, stream the answer.
 
-The one place where backend exceptions (urllib3's, under the session's adapter) become
-certgate's: TLS first, then refused connections, then timeouts, then the rest.
+Blocking (urllib3 under the session's mounted adapter), so it runs off the worker's event
+loop. The call is bounded by a deadline from the first byte sent to the last header byte,
+then by an idle limit between two body chunks (shared/gateway/watchdog.py).
 """
 
 from __future__ import annotations
 
 import logging
-import ssl
+import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.util import SKIP_HEADER
 
-from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError, InvalidHeader
-from shared.gateway.exchange import Answer, encode_request, exchange
+from shared.errors import CertgateError, InvalidHeader, PayloadTooLarge
+from shared.gateway.backend_errors import backend_errors, translate
+from shared.gateway.connections import CURRENT_WATCH
 from shared.gateway.headers import Headers, request_headers, response_headers
 from shared.gateway.resolver import Resolver, Route
-from shared.gateway.routing import backend_url, parse_gateway_url
+from shared.gateway.routing import backend_url, parse_gateway_target
 from shared.gateway.sessions import SessionPool
-from shared.http1 import MessageError
+from shared.gateway.watchdog import Watch, Watchdog
 from shared.storage.errors import EntityNotFound
 
 log = logging.getLogger(__name__)
-_MAX_POOLS = 1024
+CHUNK = 256 * 1024  # largest piece of a backend's body handed on at once
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # RFC 9110 5.5, as latin-1 text
 
 
 class GatewayRequest(NamedTuple):
     method: str
-    url: str  # as the client sent it, percent-encoding intact
+    path: str  # as the client sent it, percent-encoding intact
+    query: str  # likewise, without the '?'
+    scheme: str  # of the URL the app was called on
+    host: str
     headers: Headers
-    body: bytes
+    body: Iterable[bytes] | None  # None: no body
+    length: int | None  # the declared Content-Length; None: chunked or no body
 
 
 class GatewayResponse(NamedTuple):
     status: int
     headers: Headers
-    body: bytes
+    body: Iterator[bytes]  # close() it if not read to the end
 
 
 class Forwarder:
-    def __init__(self, resolver: Resolver, sessions: SessionPool, *, timeout: float) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        sessions: SessionPool,
+        *,
+        timeout: float,
+        idle_timeout: float,
+        max_body_bytes: int,
+    ) -> None:
         self._resolver = resolver
         self._sessions = sessions
         self._timeout = timeout
-        self._pools: dict[tuple[int, str, str], HTTPConnectionPool] = {}
+        self._idle = idle_timeout
+        self._max_body = max_body_bytes
+        self._urllib3_timeout = urllib3.Timeout(connect=timeout, read=idle_timeout)
+        self._watchdog = Watchdog()
 
     def close(self) -> None:
         self._sessions.close()
 
+    def check_length(self, length: int | None) -> None:
+        if length is not None and length > self._max_body:
+            raise PayloadTooLarge(f"The request body is over the limit of {self._max_body} bytes.")
+
     def forward(self, request: GatewayRequest) -> GatewayResponse:
-        target = parse_gateway_url(request.url)
+        """Send the call and return once the answer's head is in; its body streams after."""
+        target = parse_gateway_target(request.path, request.query, scheme=request.scheme, host=request.host)
+        self.check_length(request.length)
         route = self._resolver.resolve(target.segments)
         url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
-        headers = request_headers(request.headers, proto=target.scheme, host=target.host)
+        headers = _outgoing(request_headers(request.headers, proto=target.scheme, host=target.host), request)
         started = time.perf_counter()
         thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
+        watch = self._watchdog.watch(self._timeout)
         try:
             session = self._session(route, target.segments)
-            answer = self._send(session, request.method, url, headers, request.body)
+            answer = self._send(session, request, url, headers, watch)
         except CertgateError as exc:
+            watch.cancel()
             log.warning(
                 "gateway api=%s cert=...%s error=%s latency_ms=%.1f",
                 route.api.id,
@@ -80,7 +105,12 @@ class Forwarder:
             answer.status,
             (time.perf_counter() - started) * 1000,
         )
-        return GatewayResponse(answer.status, response_headers(answer.headers), answer.body)
+        by_length = "transfer-encoding" not in answer.headers and "content-length" in answer.headers
+        return GatewayResponse(
+            answer.status,
+            response_headers(list(answer.headers.iteritems()), keep_length=by_length),
+            BackendBody(answer, watch, self._idle, self._timeout, route.api.id),
+        )
 
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
         try:
@@ -93,139 +123,109 @@ class Forwarder:
             return self._sessions.session_for(fresh.certificate, fresh.api.spec.tls)
 
     def _send(
-        self, session: requests.Session, method: str, url: str, headers: Headers, body: bytes
-    ) -> Answer:
-        """Over a connection of the urllib3 pool of the session's mounted adapter, picked by
-        requests' own hook: the adapter's TLS identity and pooling, without requests' per-call
-        work (environment merging, hooks, cookies, response wrapping) or its URL re-quoting."""
-        parts = urlsplit(url)
+        self,
+        session: requests.Session,
+        request: GatewayRequest,
+        url: str,
+        headers: urllib3.HTTPHeaderDict,
+        watch: Watch,
+    ) -> urllib3.HTTPResponse:
+        """Through the urllib3 pool of the session's mounted adapter, picked by requests' own
+        public hook: the adapter's TLS identity and pooling, without requests' per-call work
+        (environment merging, hooks, cookies) or its URL re-quoting."""
+        prepared = requests.PreparedRequest()
+        prepared.url = url
+        adapter = session.get_adapter(url)
+        pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
+        body = None if request.body is None else _limited(request.body, self._max_body)
+        token = CURRENT_WATCH.set(watch)
         try:
-            request = encode_request(
-                method,
-                f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}",
-                _authority(parts),
-                headers,
-                body,
-            )
-        except (ValueError, UnicodeEncodeError) as exc:
-            raise InvalidHeader(
-                "A request header cannot be forwarded: its name or value is not valid HTTP."
-            ) from exc
-        with self._backend_errors():
-            for _ in range(2):
-                pool = self._pool(session, url, parts)
-                try:
-                    return exchange(pool, method, request, timeout=self._timeout)
-                except urllib3.exceptions.ClosedPoolError:
-                    self._pools.pop((id(session), parts.scheme, parts.netloc), None)  # closed under us
-            raise BackendUnreachable("The backend's connection pool was closed twice in a row; try again.")
+            with backend_errors(watch, self._timeout):
+                answer = pool.urlopen(
+                    request.method,
+                    _origin_form(url),
+                    body=body,
+                    headers=headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=self._urllib3_timeout,
+                    preload_content=False,
+                    decode_content=False,
+                    release_conn=True,
+                )
+        finally:
+            CURRENT_WATCH.reset(token)
+        watch.answered = True
+        watch.extend(self._idle)
+        assert isinstance(answer, urllib3.HTTPResponse)
+        return answer
 
-    def _pool(self, session: requests.Session, url: str, parts: SplitResult) -> HTTPConnectionPool:
-        """The adapter's pool for this origin, remembered: looking it up through requests costs
-        a URL parse, a proxy lookup and a pool-key normalisation per call."""
-        key = (id(session), parts.scheme, parts.netloc)
-        pool = self._pools.get(key)
-        if pool is None or pool.pool is None:  # unknown, or closed (session superseded, pool evicted)
-            prepared = requests.PreparedRequest()
-            prepared.url = url
-            adapter = session.get_adapter(url)
-            pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
-            if len(self._pools) >= _MAX_POOLS:
-                self._pools.clear()
-            self._pools[key] = pool
-        return pool
 
-    @contextmanager
-    def _backend_errors(self) -> Iterator[None]:
-        """Socket, TLS, urllib3 and framing errors as certgate's, most specific first: TLS
-        anywhere in the chain, then refused connections (NewConnectionError subclasses
-        ConnectTimeoutError), then timeouts, then the rest."""
+class BackendBody(Iterator[bytes]):
+    """The backend's body as it arrives (read1: whatever is there, up to CHUNK), each wait
+    bounded by the idle limit. A failure midway raises: the answer must end as cut short,
+    never as complete."""
+
+    def __init__(
+        self, answer: urllib3.HTTPResponse, watch: Watch, idle: float, timeout: float, api_id: str
+    ) -> None:
+        self._answer = answer
+        self._watch = watch
+        self._idle = idle
+        self._timeout = timeout
+        self._api_id = api_id
+
+    def __next__(self) -> bytes:
         try:
-            yield
-        except CertgateError:
-            raise
+            data = self._answer.read1(CHUNK)
         except Exception as exc:
-            if _find_ssl_error(exc) is not None or isinstance(exc, urllib3.exceptions.SSLError):
-                raise BackendTlsError(_tls_message(exc)) from exc
-            if isinstance(exc, urllib3.exceptions.NewConnectionError):
-                raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
-            if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
-                raise BackendTimeout(f"The backend did not answer within {self._timeout:g} s.") from exc
-            if isinstance(exc, MessageError):
-                raise BackendUnreachable(f"The backend's answer is not valid HTTP/1.1: {exc}.") from exc
-            if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
-                raise BackendUnreachable(f"The backend cannot be reached: {_reason(exc)}.") from exc
-            raise
+            error = translate(exc, self._watch, self._idle)
+            log.warning("gateway api=%s body cut short: %s", self._api_id, error.message)
+            self.close()
+            raise error from exc
+        if not data:
+            self.close()
+            raise StopIteration
+        self._watch.extend(self._idle)
+        return data
+
+    def close(self) -> None:
+        """Give the connection back when the body was read to its end; else close it, so no
+        byte of this answer is ever read as the next caller's."""
+        self._watch.cancel()
+        if not self._answer.isclosed():
+            self._answer.close()
+        self._answer.release_conn()
 
 
-def _authority(parts: SplitResult) -> str:
-    """The Host field for a backend URL, as http.client writes it: no default port, brackets
-    around an IPv6 address, no user information."""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    default = 443 if parts.scheme == "https" else 80
-    return host if port in (None, default) else f"{host}:{port}"
+def _outgoing(headers: Headers, request: GatewayRequest) -> urllib3.HTTPHeaderDict:
+    """Repeated fields stay repeated. urllib3 would add User-Agent and http.client
+    Accept-Encoding: the gateway adds no header of its own."""
+    out = urllib3.HTTPHeaderDict()
+    for name, value in headers:
+        if not _FIELD_VALUE.fullmatch(value):
+            raise InvalidHeader("A request header cannot be forwarded: its value is not valid HTTP.")
+        out.add(name, value)
+    if request.length is not None:
+        out["Content-Length"] = str(request.length)
+    if "user-agent" not in out:
+        out["User-Agent"] = SKIP_HEADER
+    return out
 
 
-def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return current
-        stack.extend(a for a in current.args if isinstance(a, BaseException))
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
-    return None
+def _origin_form(url: str) -> str:
+    """The request-target for the backend: path and query exactly as built."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _tls_message(exc: BaseException) -> str:
-    err = _find_ssl_error(exc)
-    text = str(err or exc)
-    if isinstance(err, ssl.SSLCertVerificationError):
-        if "hostname" in text.lower() or "IP address mismatch" in text:
-            return f"The backend's certificate does not match its host name ({err.verify_message})."
-        return f"The backend's certificate is not trusted ({err.verify_message})."
-    if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
-        # The backend closed the connection inside the handshake instead of completing it: what
-        # strict mTLS servers do when they refuse the client certificate (the alert that says
-        # so is often lost to the reset).
-        return (
-            "The backend refused our client certificate: it closed the connection during the TLS handshake."
-        )
-    lowered = text.lower()
-    if any(
-        m in lowered
-        for m in (
-            "certificate required",
-            "bad certificate",
-            "unknown ca",
-            "handshake failure",
-            "certificate unknown",
-            "access denied",
-            "decrypt error",
-            "unsupported certificate",
-        )
-    ):
-        return f"The backend refused our client certificate ({_reason(exc)})."
-    return f"The TLS handshake with the backend failed ({_reason(exc)})."
-
-
-def _reason(exc: BaseException) -> str:
-    err = _find_ssl_error(exc)
-    if err is not None:
-        return err.reason or type(err).__name__
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused"
-    if isinstance(exc, ConnectionError) and text:
-        return text
-    return type(exc).__name__
+def _limited(body: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The request body, cut off with 413 when a chunked one grows over the limit (the
+    backend call is aborted: urllib3 closes a connection whose request did not complete)."""
+    size = 0
+    for chunk in body:
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+        yield chunk

@@ -8,8 +8,9 @@ API's base path (RFC 3986 5.2.4 would let a backend resolve them).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes
 
 from shared.errors import InvalidPath
 
@@ -25,15 +26,14 @@ class GatewayTarget(NamedTuple):
     host: str  # likewise, for X-Forwarded-Host
 
 
-def parse_gateway_url(url: str) -> GatewayTarget:
-    parts = urlsplit(url)
-    path = parts.path
+def parse_gateway_target(path: str, query: str, *, scheme: str, host: str) -> GatewayTarget:
+    """`path` and `query` as the client sent them (percent-encoding intact)."""
     if path != PREFIX and not path.startswith(PREFIX + "/"):
         raise InvalidPath("Gateway paths start with /gateway/.", target="path")
     raw_path = path[len(PREFIX) :]
     _refuse_dot_segments(raw_path)
     segments = tuple(_normalise(s) for s in raw_path.split("/") if s)
-    return GatewayTarget(segments, raw_path, strip_code(parts.query), parts.scheme or "https", parts.netloc)
+    return GatewayTarget(segments, raw_path, strip_code(query), scheme or "https", host)
 
 
 def candidate_paths(segments: tuple[str, ...]) -> list[str]:
@@ -49,10 +49,12 @@ def backend_url(service_url: str, api_path: str, target: GatewayTarget) -> str:
 
 
 def strip_code(query: str) -> str:
-    """Remove the function-key parameter `code`; everything else stays byte for byte."""
+    """Remove the function-key parameter `code` in every spelling the Functions host takes as
+    the key (ASP.NET Core decodes query names and matches them case-insensitively: `CODE`,
+    `%63ode`, `c%6Fde`); everything else stays byte for byte."""
     if not query:
         return query
-    kept = [p for p in query.split("&") if unquote(p.split("=", 1)[0]) != "code"]
+    kept = [p for p in query.split("&") if unquote(p.split("=", 1)[0].replace("+", " ")).lower() != "code"]
     return "&".join(kept)
 
 
@@ -73,12 +75,36 @@ def _normalise(segment: str) -> str:
     return _UNRESERVED_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), segment)
 
 
-def _refuse_dot_segments(raw_path: str) -> None:
-    decoded = raw_path
+# What some server or framework behind a backend reads as a dot: IIS's %u escapes, overlong
+# UTF-8 forms of '.' (which lenient decoders accept), and dots that NFKC folds to '.'
+# (fullwidth U+FF0E, one-dot leader U+2024, small full stop U+FE52).
+_PERCENT_U = re.compile(r"%u([0-9A-Fa-f]{4})")
+_OVERLONG_DOT = re.compile(rb"\xc0\xae|\xe0\x80\xae|\xf0\x80\x80\xae")
+# Where servers cut a segment short: path parameters (Tomcat's `..;x`), NUL, whitespace.
+_SEGMENT_END = re.compile(r"[;\x00]")
+
+
+def _dot_segment(segment: str) -> bool:
+    """'.', '..', '...' and every disguise of them: what a backend may resolve upwards."""
+    head = _SEGMENT_END.split(segment, 1)[0]
+    head = unicodedata.normalize("NFKC", head).strip()
+    return bool(head) and set(head) == {"."}
+
+
+def _decoded(raw_path: str) -> str:
+    text = raw_path
     for _ in range(3):  # double-encoded dots (%252e) are dots to a backend that decodes twice
-        decoded = unquote(decoded)
-    for segment in re.split(r"[/\\]", decoded):
-        if segment in (".", ".."):
+        text = _PERCENT_U.sub(lambda m: chr(int(m.group(1), 16)), text)
+        data = _OVERLONG_DOT.sub(b".", unquote_to_bytes(text))
+        text = data.decode("utf-8", errors="replace")
+    return text
+
+
+def _refuse_dot_segments(raw_path: str) -> None:
+    if raw_path.isascii() and "%" not in raw_path and "." not in raw_path:
+        return  # the common case: nothing that could decode to a dot
+    for segment in re.split(r"[/\\]", _decoded(raw_path)):
+        if _dot_segment(segment):
             raise InvalidPath(
                 "The request path holds a '.' or '..' segment (raw or percent-encoded); "
                 "it is refused so the call cannot leave the API's base path.",

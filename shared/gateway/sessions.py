@@ -17,13 +17,23 @@ from typing import Any, NamedTuple
 import requests
 from requests.adapters import HTTPAdapter
 
+from shared.gateway.connections import POOL_CLASSES
 from shared.gateway.tls import client_context
 from shared.models import Certificate, TlsSettings
 
 log = logging.getLogger(__name__)
 
 
-class ContextAdapter(HTTPAdapter):
+class WatchedAdapter(HTTPAdapter):
+    """Pools of connections that are strict about framing and tied to the call's deadline
+    (shared/gateway/connections.py)."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
+
+class ContextAdapter(WatchedAdapter):
     """Mounts one SSLContext and keeps its trust exactly as built: requests would otherwise
     hand urllib3 a CA bundle (certifi or REQUESTS_CA_BUNDLE) that it loads into our context,
     and urllib3 would reset the context's verify_mode from `cert_reqs`."""
@@ -110,7 +120,7 @@ class SessionPool:
                 client_context(material, tls, ca_file=self._ca_file), pool_maxsize=self._pool_maxsize
             ),
         )
-        session.mount("http://", HTTPAdapter(pool_maxsize=self._pool_maxsize, max_retries=0))
+        session.mount("http://", WatchedAdapter(pool_maxsize=self._pool_maxsize, max_retries=0))
         if cert is not None:
             log.info(
                 "session built for certificate %s version %s (thumbprint ...%s)",

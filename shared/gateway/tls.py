@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import os
 import ssl
+from typing import Any
 
 from shared.models import TlsSettings
+
+
+class StrictEofContext(ssl.SSLContext):
+    """A TCP close without TLS close_notify is an error, not the end of the data: else a
+    close-delimited answer cut short looks complete (RFC 9112 9.8, RFC 8446 6.1)."""
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        kwargs["suppress_ragged_eofs"] = False
+        return super().wrap_socket(*args, **kwargs)
 
 
 def client_context(pem_bundle: bytes | None, tls: TlsSettings, *, ca_file: str | None) -> ssl.SSLContext:
     """A client context whose trust is exactly: `ca_file` (else the system store) when the
     chain is validated, nothing checked when it is not; plus the client certificate."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx = StrictEofContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if tls.validate_certificate_chain:
         if ca_file:

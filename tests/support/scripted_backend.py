@@ -8,6 +8,8 @@ import contextlib
 import re
 import socket
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tests.support.pki import Issued
@@ -18,8 +20,11 @@ _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Answer:
-    raw: bytes  # written as is; b"" writes nothing
-    close: bool = False  # close the connection after writing
+    raw: bytes | Iterable[bytes]  # written as is; b"" writes nothing; pieces: one per `pause`
+    close: bool = False  # close the connection after writing: TCP FIN with no TLS close_notify
+    close_notify: bool = False  # close it cleanly instead: TLS close_notify, then FIN
+    early: bool = False  # answer as soon as the head is in, without reading the body
+    pause: float = 0.0  # seconds between two pieces of `raw`
 
 
 class ScriptedBackend:
@@ -56,6 +61,14 @@ class ScriptedBackend:
                         return
                     buffer += chunk
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
+                with self._lock:
+                    answer = self._script.pop(0)
+                if answer.early:  # as nginx answers 413: then a lingering close
+                    self.requests.append(head + b"\r\n\r\n")
+                    conn.sendall(answer.raw if isinstance(answer.raw, bytes) else b"".join(answer.raw))
+                    socket.socket.shutdown(conn, socket.SHUT_WR)
+                    _drain(conn, seconds=5)
+                    return
                 match = _LENGTH.search(head)
                 length = int(match.group(1)) if match else 0
                 while len(buffer) < length:
@@ -63,11 +76,18 @@ class ScriptedBackend:
                 body, buffer = buffer[:length], buffer[length:]
                 with self._lock:
                     self.requests.append(head + b"\r\n\r\n" + body)
-                    answer = self._script.pop(0)
-                conn.sendall(answer.raw)
+                _write(conn, answer)
+                if answer.close_notify:
+                    conn.unwrap()
+                    raw.close()
+                    return
                 if answer.close:
                     _abort(conn)
                     return
+
+    @property
+    def heads(self) -> list[bytes]:
+        return [r.split(b"\r\n\r\n", 1)[0] for r in self.requests]
 
     def close(self) -> None:
         self._sock.close()
@@ -80,3 +100,20 @@ class ScriptedBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _write(conn: socket.socket, answer: Answer) -> None:
+    if isinstance(answer.raw, bytes):
+        conn.sendall(answer.raw)
+        return
+    for piece in answer.raw:  # a drip, possibly endless: ends when the client cuts the connection
+        conn.sendall(piece)
+        time.sleep(answer.pause)
+
+
+def _drain(conn: socket.socket, *, seconds: float) -> None:
+    conn.settimeout(0.5)
+    deadline = time.monotonic() + seconds
+    with contextlib.suppress(OSError):
+        while time.monotonic() < deadline and socket.socket.recv(conn, 65536):
+            pass
