@@ -10,7 +10,8 @@ def test_defaults() -> None:
     assert settings.backend_timeout_seconds == 30
     assert settings.config_ttl_seconds == 5
     assert settings.max_upload_bytes == 1048576
-    assert settings.max_gateway_body_bytes == 33554432
+    assert settings.max_gateway_body_bytes == 104857600
+    assert settings.backend_idle_timeout_seconds == 120
     assert settings.storage.connection_string and "127.0.0.1:10002" in settings.storage.connection_string
     assert settings.backend_ca_file is None
 

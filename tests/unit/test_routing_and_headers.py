@@ -1,8 +1,21 @@
 import pytest
 
-from shared.errors import InvalidPath
-from shared.gateway.headers import for_the_worker, request_headers, response_headers
-from shared.gateway.routing import backend_url, candidate_paths, parse_gateway_url, strip_code
+from urllib.parse import urlsplit
+
+from shared.errors import InvalidPath, LoopDetected
+from shared.gateway.headers import request_headers, response_headers
+from shared.gateway.routing import (
+    GatewayTarget,
+    backend_url,
+    candidate_paths,
+    parse_gateway_target,
+    strip_code,
+)
+
+
+def parse_gateway_url(url: str) -> GatewayTarget:
+    parts = urlsplit(url)
+    return parse_gateway_target(parts.path, parts.query, scheme=parts.scheme, host=parts.netloc)
 
 
 def test_longest_prefix_candidates() -> None:
@@ -40,6 +53,19 @@ def test_backend_url(url: str, api_path: str, expected: str) -> None:
         "/gateway/a/..%2fb",
         "/gateway/a/..%5cb",
         "/gateway/..",
+        # F14: what a backend or its framework may still resolve upwards
+        "/gateway/a/..;/b",
+        "/gateway/a/%2e%2e;x/b",
+        "/gateway/a/..%00/b",
+        "/gateway/a/..%20/b",
+        "/gateway/a/.../b",
+        "/gateway/a/%c0%ae%c0%ae/b",  # overlong UTF-8
+        "/gateway/a/%e0%80%ae%e0%80%ae/b",
+        "/gateway/a/%ef%bc%8e%ef%bc%8e/b",  # fullwidth full stops
+        "/gateway/a/\uff0e\uff0e/b",
+        "/gateway/a/%u002e%u002e/b",  # IIS's %u escapes
+        "/gateway/a/%25u002e%25u002e/b",
+        "/gateway/a/%e2%80%a4%e2%80%a4/b",  # one dot leader, NFKC '.'
     ],
 )
 def test_dot_segments_refused(path: str) -> None:
@@ -53,7 +79,16 @@ def test_dots_inside_names_pass() -> None:
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("code=k", ""), ("a=1&code=k&b=2", "a=1&b=2"), ("codex=1&c%6Fde=2", "codex=1"), ("a=%26&b", "a=%26&b")],
+    [
+        ("code=k", ""),
+        ("a=1&code=k&b=2", "a=1&b=2"),
+        ("codex=1&c%6Fde=2", "codex=1"),
+        ("a=%26&b", "a=%26&b"),
+        # F10: every spelling the Functions host takes as the key
+        ("CODE=k&Code=k&cOdE=k&%63ode=k&%43%4F%44%45=k&x=1", "x=1"),
+        ("code&code=", ""),
+        ("co+de=1&code1=2&xcode=3", "co+de=1&code1=2&xcode=3"),
+    ],
 )
 def test_strip_code(query: str, expected: str) -> None:
     assert strip_code(query) == expected
@@ -76,34 +111,51 @@ def test_request_headers_drop_hop_by_hop_and_key() -> None:
     ]
     out = request_headers(incoming, proto="https", host="gw.example")
     names = [n.lower() for n, _ in out]
-    assert names == ["x-forwarded-for", "x-custom", "x-forwarded-proto", "x-forwarded-host"]
+    assert names == ["x-forwarded-for", "x-custom", "x-forwarded-proto", "x-forwarded-host", "via"]
     assert dict(out)["X-Forwarded-Proto"] == "https"
     assert dict(out)["X-Forwarded-Host"] == "gw.example"
     assert dict(out)["X-Forwarded-For"] == "10.0.0.1, 127.0.0.1"
 
 
 def test_response_headers_keep_end_to_end_and_duplicates() -> None:
-    out = response_headers(
-        [
-            ("Set-Cookie", "a=1"),
-            ("Set-Cookie", "b=2"),
-            ("Transfer-Encoding", "chunked"),
-            ("Content-Length", "9"),
-            ("Content-Encoding", "gzip"),
-        ]
-    )
-    assert out == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Content-Encoding", "gzip")]
+    incoming = [
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("Transfer-Encoding", "chunked"),
+        ("Content-Length", "9"),
+        ("Content-Encoding", "gzip"),
+    ]
+    assert response_headers(incoming, keep_length=False) == [
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("Content-Encoding", "gzip"),
+    ]
+    assert ("Content-Length", "9") in response_headers(incoming, keep_length=True)
 
 
-def test_headers_for_the_worker_join_repeats_and_keep_cookies_apart() -> None:
-    headers, cookies = for_the_worker(
-        [
-            ("Cache-Control", "no-cache"),
-            ("Set-Cookie", "a=1; Path=/"),
-            ("cache-control", "no-store"),
-            ("Set-Cookie", "b=2, c"),
-            ("X-One", "1"),
-        ]
-    )
-    assert headers == {"Cache-Control": "no-cache, no-store", "X-One": "1"}
-    assert cookies == [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2, c")]
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-Original-URL",
+        "X-Rewrite-URL",
+        "X-HTTP-Method-Override",
+        "Forwarded",
+        "X-Forwarded-Prefix",
+        "X-Forwarded-Port",
+        "X-Real-IP",
+        "Expect",
+        "x-ms-invocation-id",
+    ],
+)
+def test_request_headers_a_backend_might_trust_are_dropped(name: str) -> None:
+    """F17, F8: headers that rewrite the URL, the method or the caller, set by a client."""
+    out = request_headers([(name, "/admin"), ("X-Kept", "1")], proto="https", host="gw")
+    assert [n for n, _ in out] == ["X-Kept", "X-Forwarded-Proto", "X-Forwarded-Host", "Via"]
+
+
+def test_via_is_appended_and_a_request_that_came_through_a_gateway_is_refused() -> None:
+    """F12/F15: an API whose backend is the gateway itself cannot loop."""
+    out = request_headers([("Via", "1.0 fred, 1.1 p.example")], proto="https", host="gw")
+    assert [v for n, v in out if n.lower() == "via"] == ["1.0 fred, 1.1 p.example", "1.1 certgate"]
+    with pytest.raises(LoopDetected):
+        request_headers([("Via", "1.0 fred, 1.1 certgate")], proto="https", host="gw")
