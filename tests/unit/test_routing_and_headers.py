@@ -1,6 +1,6 @@
-import pytest
-
 from urllib.parse import urlsplit
+
+import pytest
 
 from shared.errors import InvalidPath, LoopDetected
 from shared.gateway.headers import request_headers, response_headers
