@@ -82,6 +82,7 @@ async def _serve(settings: object, sock: socket.socket, host: str, port: int) ->
         HostApp(settings, table, forwarder),
         http="httptools",  # llhttp: strict framing (refuses bare LF and NUL in chunk extensions)
         lifespan="off",
+        proxy_headers=False,  # the client is the socket's peer: X-Forwarded-For is appended to, not trusted
         log_config=None,
         access_log=False,
         server_header=False,  # the worker's answer goes back as it is, Date and Server included

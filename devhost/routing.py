@@ -43,7 +43,7 @@ class RouteTable:
         """The route for `method` on `raw_path` (percent-encoded), else 404 or 405."""
         found = False
         for route in self.routes:
-            m = route.pattern.fullmatch(raw_path.strip("/"))
+            m = route.pattern.fullmatch(raw_path[1:] if raw_path.startswith("/") else raw_path)
             if m is None:
                 continue
             found = True
@@ -94,4 +94,7 @@ def _compile(template: str) -> re.Pattern[str]:
     pattern = ""
     for index, (sep, body) in enumerate(parts):
         pattern += body if index == 0 else (f"(?:/{body})?" if sep == "/?" else f"/{body}")
-    return re.compile(pattern)
+    # A trailing slash is ignored, as ASP.NET Core does, except that a catch-all keeps it.
+    return re.compile(
+        pattern if template.endswith("}") and "{*" in template.rsplit("/", 1)[-1] else pattern + "/?"
+    )

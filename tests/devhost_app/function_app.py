@@ -72,8 +72,12 @@ async def resource(req: Request) -> Response:
 
 @app.route(route="sleep/{seconds}", methods=["GET"])
 async def sleep(req: Request) -> JSONResponse:
+    mark = req.query_params.get("mark")
+    if mark:  # tells a test that the call reached the function
+        with open(mark, "w") as file:
+            file.write(str(os.getpid()))
     await asyncio.sleep(float(req.path_params["seconds"]))
-    return JSONResponse({"slept": req.path_params["seconds"]})
+    return JSONResponse({"slept": req.path_params["seconds"], "pid": os.getpid()})
 
 
 @app.route(route="stream/{count}", methods=["GET"])
