@@ -152,7 +152,7 @@ class Forwarder:
                     timeout=self._urllib3_timeout,
                     preload_content=False,
                     decode_content=False,
-                    release_conn=True,
+                    release_conn=False,  # with preload_content=False: ours to release (BackendBody.close)
                 )
         finally:
             CURRENT_WATCH.reset(token)

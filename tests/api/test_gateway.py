@@ -271,6 +271,7 @@ def test_nothing_is_added_to_the_request(
         "accept",
         "accept-encoding",
         "host",
+        "via",
         "x-forwarded-for",
         "x-forwarded-host",
         "x-forwarded-proto",

@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,19 @@ def test_repeated_response_headers_and_cookies_come_back_line_by_line(gateway: S
         "p=1; Secure; Partitioned",
     ]
     assert [v for n, v in headers if n.lower() == "x-many"] == ["1", "2"]
+
+
+def test_concurrent_calls_each_read_their_own_answer(gateway: Services, pki) -> None:
+    """A connection goes back to the pool only when its answer was read to the end."""
+    with echo(gateway, pki) as server:
+
+        def one(n: int) -> bool:
+            answer = gateway.forwarder.forward(
+                GatewayRequest("GET", f"/gateway/svc/{n}", "", "https", "h", [], None, None)
+            )
+            time.sleep(0.01)  # hold the answer unread a moment, as a slow client would
+            return json.loads(b"".join(answer.body))["path"] == f"/{n}"
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            assert all(pool.map(one, range(300)))
+        assert server.handshakes <= 16
