@@ -1,5 +1,5 @@
 """The OpenAPI document (shared/openapi.json): valid OpenAPI 3.1, exactly the routes the local
-host serves, exactly the error codes of shared/errors.py, served at /openapi.json; and the
+host serves, exactly the error codes of shared/errors.py, served at /openapi/v3.json; and the
 management routes' answers conform to it (schemathesis, property-based, bounded)."""
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def codes_of(response: Any) -> set[str]:
 
 
 def test_the_host_serves_the_document(devhost: DevHost) -> None:
-    response = requests.get(f"{devhost.url}/openapi.json", timeout=10)
+    response = requests.get(f"{devhost.url}/openapi/v3.json", timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].split(";")[0] == "application/json"
     assert response.content == DOCUMENT.read_bytes()
@@ -307,7 +307,7 @@ def fuzz_tally() -> Iterator[Counter[str]]:
 @pytest.mark.parametrize("label", FUZZED)
 def test_answers_conform_to_the_document(devhost: DevHost, label: str, fuzz_tally: Counter[str]) -> None:
     """Generated requests (valid and invalid data) against the management routes, /health and
-    /openapi.json: no 5xx at all, and every answer's status, content type, headers and body are
+    /openapi/v3.json: no 5xx at all, and every answer's status, content type, headers and body are
     documented. Derandomized, so a run is repeatable. The gateway is left out: its answers are
     the backend's."""
     method, path = label.split(" ", 1)
