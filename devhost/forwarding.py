@@ -188,7 +188,16 @@ def _leg_headers(scope: Scope, worker: WorkerProcess, invocation_id: str) -> CIM
     headers: CIMultiDict[str] = CIMultiDict()
     forwarded_for: list[str] = []
     host = ""
+    # RFC 9110 7.6.1: the fields that Connection names are hop-by-hop too.
+    named = {
+        token.strip().lower()
+        for name, value in scope["headers"]
+        if name == b"connection"
+        for token in value.split(b",")
+    }
     for name, value in scope["headers"]:
+        if name in named:
+            continue
         if name == b"host":
             host = value.decode("latin-1")
         elif name == b"x-forwarded-for":

@@ -28,7 +28,7 @@ RULES = {
     "body_limit_by_content_length": "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: 413 before the body is read",
     "body_limit_while_chunked_body_grows": "413 when a chunked body grows over the limit",
     "chunked_request_body_reaches_the_function": "a chunked request body reaches the function whole",
-    "host_rewritten_and_forwarded_headers": "Host rewritten to the worker; X-Forwarded-For/-Host/-Proto set",
+    "host_rewritten_and_forwarded_headers": "Host rewritten, X-Forwarded-* set, hop-by-hop dropped",
     "missing_or_doubled_host": "a request without exactly one Host: 400",
     "repeated_headers_and_set_cookie": "repeated response headers and every Set-Cookie come back as sent",
     "head_and_304_framing": "HEAD and 304 answers gain no Content-Length: 0 and no body",
@@ -139,6 +139,9 @@ def test_host_rewritten_and_forwarded_headers(host: DevHost) -> None:
             "X-Forwarded-For": "10.0.0.1",
             "x-ms-invocation-id": "not-mine",
             "Host": "front.example:8443",
+            "Connection": "keep-alive, X-Drop",
+            "X-Drop": "hop-by-hop: named by Connection",
+            "TE": "trailers",
         },
         timeout=10,
     )
@@ -147,6 +150,7 @@ def test_host_rewritten_and_forwarded_headers(host: DevHost) -> None:
     assert headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1"
     assert headers["x-forwarded-host"] == "front.example:8443" and headers["x-forwarded-proto"] == "http"
     assert headers["x-ms-invocation-id"] != "not-mine"
+    assert not {"x-drop", "te", "connection"} & set(headers)
     assert [n for n, _ in response.json()["headers"]].count("host") == 1
 
 
