@@ -1,5 +1,6 @@
-"""In-process comparison: certgate's Forwarder.forward against a bare requests.Session that
-carries the same SSLContext, both calling the same backend sequentially, interleaved."""
+"""In-process comparison: certgate's Forwarder.forward (what the gateway function runs on its
+thread) against a bare requests.Session and a bare adapter.send that carry the same SSLContext,
+all calling the same backend sequentially, interleaved."""
 
 from __future__ import annotations
 
@@ -35,12 +36,22 @@ def run_inprocess(
     settings = load_settings(env)
     services = build_services(settings)
     services.provisioner.ensure()
-    request = GatewayRequest("GET", "http://127.0.0.1/gateway/bench/x", [], b"")
+    request = GatewayRequest(
+        method="GET",
+        path="/gateway/bench/x",
+        query="",
+        scheme="http",
+        host="127.0.0.1",
+        headers=[("host", "127.0.0.1")],
+        body=None,
+        length=None,
+    )
 
     def forward() -> None:
         answer = services.forwarder.forward(request)
-        if answer.status != 200 or answer.body != b"ok":
-            raise RuntimeError(f"forwarder answered {answer.status} {answer.body[:200]!r}")
+        body = b"".join(answer.body)  # read to the end: the connection goes back to its pool
+        if answer.status != 200 or body != b"ok":
+            raise RuntimeError(f"forwarder answered {answer.status} {body[:200]!r}")
 
     route = services.resolver.resolve(("bench", "x"))
     if route.certificate is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ class Management:
         self.base = base
         self.workers = workers
         self._local = threading.local()
+        self._seen: set[int] = set()  # worker pids that answered /health
 
     @property
     def session(self) -> requests.Session:
@@ -40,18 +42,33 @@ class Management:
         return dict(r.json())
 
     def storage_calls(self) -> StorageReading:
-        """Each worker counts its own calls: ask /health on new connections until every worker
-        (told apart by `counters.process`) has answered."""
-        latest: dict[int, int] = {}
+        """Each worker counts its own calls. The local host gives a call to the worker with the
+        fewest open calls (the first on a tie), so /health is asked in concurrent bursts until
+        every worker (told apart by `counters.process`) has answered. Each worker's highest
+        reading counts: it includes the marker read of every /health call that worker served."""
+        highest: dict[int, int] = {}
         calls = 0
-        while len(latest) < self.workers:
-            calls += 1
-            if calls > 50 * self.workers:
-                raise RuntimeError(f"only {len(latest)} of {self.workers} workers answered /health")
-            r = requests.get(self.base + "/health", headers={"Connection": "close"}, timeout=30)
-            counters = r.json()["counters"]
-            latest[int(counters["process"])] = int(counters["storageCalls"])
-        return StorageReading(sum(latest.values()), calls)
+        burst = 4 * self.workers
+        with ThreadPoolExecutor(burst) as pool:
+            while len(highest) < self.workers:
+                if calls > 50 * self.workers:
+                    raise RuntimeError(f"only {len(highest)} of {self.workers} workers answered /health")
+                for process, value in pool.map(lambda _: self._counters(), range(burst)):
+                    highest[process] = max(value, highest.get(process, 0))
+                calls += burst
+        return StorageReading(sum(highest.values()), calls)
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the live workers (from /health's `counters.process`)."""
+        self._seen.clear()
+        self.storage_calls()  # returns once every worker has answered
+        return sorted(self._seen)
+
+    def _counters(self) -> tuple[int, int]:
+        r = requests.get(self.base + "/health", headers={"Connection": "close"}, timeout=30)
+        counters = r.json()["counters"]
+        self._seen.add(int(counters["process"]))
+        return int(counters["process"]), int(counters["storageCalls"])
 
     def storage_since(self, before: StorageReading) -> int:
         """Calls made since `before`, less those of the /health calls that read them now."""

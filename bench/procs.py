@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -138,6 +139,9 @@ BACKEND_BODY = """\
             default_type text/plain;
             return 200 "ok";
         }}
+        location = /big.bin {{
+            root {dir}/www;  # the streaming download: a 1 GiB file
+        }}
     }}
 """
 
@@ -148,18 +152,36 @@ ANCHOR_BODY = """\
         keepalive_requests 10000000;
         keepalive_timeout 300s;
     }}
+    upstream py_upstream {{
+        server 127.0.0.1:{py_port};
+        keepalive 8;
+    }}
     server {{
         listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        proxy_ssl_certificate {pki.client_pem};
+        proxy_ssl_certificate_key {pki.client_key};
+        proxy_ssl_trusted_certificate {pki.ca_pem};
+        proxy_ssl_verify on;
+        proxy_ssl_name localhost;
+        proxy_ssl_session_reuse on;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_read_timeout 300s;
+        proxy_send_timeout 300s;
         location / {{
             proxy_pass https://backend_upstream;
-            proxy_ssl_certificate {pki.client_pem};
-            proxy_ssl_certificate_key {pki.client_key};
-            proxy_ssl_trusted_certificate {pki.ca_pem};
-            proxy_ssl_verify on;
-            proxy_ssl_name localhost;
-            proxy_ssl_session_reuse on;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
+        }}
+        # Streaming, as certgate does it: nothing spilled to disk, the request body sent on as
+        # it comes, the answer of the slow backend passed on at once.
+        location = /gateway/bench/big.bin {{
+            proxy_pass https://backend_upstream/big.bin;
+            proxy_max_temp_file_size 0;
+        }}
+        location /gateway/py/ {{
+            proxy_pass https://py_upstream/;
+            proxy_request_buffering off;
+            proxy_buffering off;
         }}
     }}
 """
@@ -202,7 +224,13 @@ def backend(registry: Registry, nginx: str, directory: Path, pki: Pki) -> Nginx:
 
 
 def anchor(
-    registry: Registry, nginx: str, directory: Path, pki: Pki, backend_port: int, workers: int
+    registry: Registry,
+    nginx: str,
+    directory: Path,
+    pki: Pki,
+    backend_port: int,
+    py_port: int,
+    workers: int,
 ) -> Nginx:
     """As many worker processes as certgate's local host has: the same share of the machine."""
     return Nginx(
@@ -210,9 +238,23 @@ def anchor(
         nginx,
         directory,
         "nginx anchor",
-        lambda port: ANCHOR_BODY.format(port=port, pki=pki, backend_port=backend_port),
+        lambda port: ANCHOR_BODY.format(port=port, pki=pki, backend_port=backend_port, py_port=py_port),
         workers,
     )
+
+
+def py_backend(registry: Registry, directory: Path, pki: Pki) -> tuple[subprocess.Popen[bytes], int]:
+    """bench/pybackend.py: the upload sink and the slow first byte, mTLS like the nginx backend."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = directory / "pybackend.log"
+    argv = [sys.executable, "-m", "bench.pybackend", "--port", str(port), "--server-pem", str(pki.server_pem)]
+    argv += ["--server-key", str(pki.server_key), "--ca-pem", str(pki.ca_pem)]
+    process = registry.popen(
+        "python backend", argv, cwd=Path(__file__).resolve().parent.parent, stderr=log.open("wb")
+    )
+    wait_port(port, process, "python backend", log)
+    return process, port
 
 
 class AccessLog:

@@ -32,13 +32,16 @@ from bench.inprocess import run_inprocess
 from bench.load import Load
 from bench.management import Management, api_body
 from bench.pki import PFX_PASSWORD, make_pki
-from bench.procs import AccessLog, Registry, anchor, backend, ensure_tool, group_cpu_seconds
+from bench.procs import AccessLog, Registry, anchor, backend, ensure_tool, group_cpu_seconds, py_backend
 from bench.seed import seed_apis
+from bench.streaming import gateway_pids, make_body_file, measure_streaming, nginx_pids
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
 GATEWAY_PATH = "/gateway/bench/anything"
 TTL_SECONDS = "5"
+MIB = 1024 * 1024
+SWEEP_CONNECTIONS = (1, 4, 16, 64)
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,44 @@ class Plan:
     scale_seconds: float
     profile_seconds: int
     probe_apis: int  # APIs created at once bound to one certificate (the contention probe)
+    stream_bytes: int  # the streaming download and upload
+    stream_rounds: int
+    first_byte_tries: int
+    sweep_seconds: float  # one window of the 1-worker concurrency sweep
 
 
 def plan_for(args: argparse.Namespace) -> Plan:
+    stream = {"stream_bytes": args.stream_mib * MIB}
     if args.quick:
         seconds = args.seconds or 2.0
         budget = args.scale_budget if args.scale_budget is not None else 5.0
-        return Plan(seconds, max(1.0, seconds / 2), 1.0, 2, 300, args.apis or 1000, budget, 2.0, 5, 48)
+        return Plan(
+            seconds=seconds, latency_seconds=max(1.0, seconds / 2), warmup=1.0, rounds=2,
+            inprocess_requests=300, scale_apis=args.apis or 1000, scale_budget=budget,
+            scale_seconds=2.0, profile_seconds=5, probe_apis=48,
+            stream_rounds=1, first_byte_tries=3, sweep_seconds=2.0, **stream,
+        )  # fmt: skip
     seconds = args.seconds or 8.0
     budget = args.scale_budget if args.scale_budget is not None else 35.0
-    return Plan(seconds, max(2.0, seconds / 2), 3.0, 3, 1000, args.apis or 10000, budget, 4.0, 10, 96)
+    return Plan(
+        seconds=seconds, latency_seconds=max(2.0, seconds / 2), warmup=3.0, rounds=3,
+        inprocess_requests=1000, scale_apis=args.apis or 10000, scale_budget=budget,
+        scale_seconds=4.0, profile_seconds=10, probe_apis=96,
+        stream_rounds=2, first_byte_tries=7, sweep_seconds=5.0, **stream,
+    )  # fmt: skip
+
+
+def stream_urls(base: str) -> dict[str, str]:
+    """The same three calls through either gateway (the anchor proxies the same paths)."""
+    return {
+        "download": base + "/gateway/bench/big.bin",
+        "upload": base + "/gateway/py/upload",
+        "slow": base + "/gateway/py/slow?wait=1",
+    }
+
+
+def py_api_body(port: int) -> dict[str, Any]:
+    return api_body("py", port, "bench-cert-0")
 
 
 # --- certgate (Azurite + devhost from tests.services) ------------------------------------------
@@ -270,6 +301,42 @@ def single_gets(url: str, n: int) -> list[float]:
     return out
 
 
+def concurrency_sweep(
+    registry: Registry,
+    nginx: str,
+    tmp: Path,
+    pki: Any,
+    back: Any,
+    py_port: int,
+    env: dict[str, str],
+    main: Bench,
+    plan: Plan,
+) -> dict[str, Any]:
+    """Small calls at 1, 4, 16 and 64 connections through a 1-worker local host and a 1-worker
+    anchor (what Flex Consumption's perInstanceConcurrency is chosen by)."""
+    host = start_devhost(registry, env, tmp / "devhost-1.log", 1)
+    front = anchor(registry, nginx, tmp / "anchor-1", pki, back.port, py_port, 1)
+    try:
+        groups = {**main.groups, "devhost": host.process.pid, "nginx_anchor": front.process.pid}
+        urls = {"certgate": host.url + GATEWAY_PATH, "nginx": f"http://127.0.0.1:{front.port}{GATEWAY_PATH}"}
+        bench = Bench(main.load, main.log, Management(host.url, 1), urls, groups)
+        out: dict[str, Any] = {"workers": 1, "seconds": plan.sweep_seconds, "certgate": {}, "nginx": {}}
+        for target in ("certgate", "nginx"):
+            bench.load.run(urls[target], 16, plan.warmup)
+        for connections in SWEEP_CONNECTIONS:
+            for target in ("certgate", "nginx"):
+                w = bench.window(target, connections, plan.sweep_seconds)
+                out[target][str(connections)] = {
+                    k: w[k] for k in ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "handshakes_per_1000")
+                } | {"cpu_ms_per_request": w["cpu_ms_per_request"]}
+        out["devhost_warnings"] = [
+            line for line in host.log_text().splitlines() if " ERROR " in line or "Traceback" in line
+        ][:20]
+        return out
+    finally:
+        host.stop()
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -295,8 +362,10 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
     pki = make_pki(tmp)
     phase("PKI made")
     back = backend(registry, nginx, tmp / "backend", pki)
-    front = anchor(registry, nginx, tmp / "anchor", pki, back.port, args.workers)
-    phase(f"nginx backend on {back.port}, anchor on {front.port}")
+    big = make_body_file(tmp / "backend" / "www" / "big.bin", plan.stream_bytes)  # download and upload
+    py_process, py_port = py_backend(registry, tmp / "pybackend", pki)
+    front = anchor(registry, nginx, tmp / "anchor", pki, back.port, py_port, args.workers)
+    phase(f"nginx backend on {back.port}, python backend on {py_port}, anchor on {front.port}")
 
     from tests.services import app_environment
 
@@ -309,6 +378,11 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         SSL_CERT_FILE=str(pki.ca_pem),
         CERTGATE_CONFIG_TTL_SECONDS=TTL_SECONDS,
         CERTGATE_LOCAL_FUNCTION_KEY="",
+        # The streaming upload is over both 100 MiB limits (the host's and the gateway's), and
+        # the backend timeout runs from the first byte sent to the answer's head.
+        FUNCTIONS_REQUEST_BODY_SIZE_LIMIT=str(plan.stream_bytes + MIB),
+        CERTGATE_MAX_GATEWAY_BODY_BYTES=str(plan.stream_bytes + MIB),
+        CERTGATE_BACKEND_TIMEOUT_SECONDS="300",
     )
     host = start_devhost(registry, env, tmp / "devhost.log", args.workers)
     phase(f"azurite + devhost on {host.port} (pid {host.process.pid})")
@@ -325,7 +399,8 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
             f"/management/apis/{'bench' if i == 0 else f'bench-{i}'}",
             api_body(path, back.port, f"bench-cert-{i}"),
         )
-    phase("10 certificates + 10 APIs stored")
+    mgmt.must_put("/management/apis/py", py_api_body(py_port))
+    phase("10 certificates + 11 APIs stored")
 
     certgate_url = host.url + GATEWAY_PATH
     anchor_url = f"http://127.0.0.1:{front.port}{GATEWAY_PATH}"
@@ -337,6 +412,7 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         "devhost": host.process.pid,
         "azurite": azurite.process.pid,
         "nginx_backend": back.process.pid,
+        "python_backend": py_process.pid,
         "nginx_anchor": front.process.pid,
         "bench_and_wrk": 0,  # getrusage: this process and the wrk runs it has reaped
     }
@@ -360,6 +436,28 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
             f"nginx {windows[('nginx', 16)][-1]['rps']:.0f} req/s"
         )
     summary = {f"{t}_c{c}": aggregate(w) for (t, c), w in windows.items()}
+
+    streaming = measure_streaming(
+        {
+            "certgate": stream_urls(host.url),
+            "nginx": stream_urls(f"http://127.0.0.1:{front.port}"),
+        },
+        {
+            "certgate": gateway_pids(host.process.pid, mgmt.worker_pids()),
+            "nginx": nginx_pids(front.process.pid),
+        },
+        big,
+        plan.stream_bytes,
+        plan.stream_rounds,
+        plan.first_byte_tries,
+    )
+    cs, ns = streaming["certgate"], streaming["nginx"]
+    phase(
+        f"streaming {plan.stream_bytes // MIB} MiB: download {cs['download']['mb_per_s_median']:.0f} vs "
+        f"{ns['download']['mb_per_s_median']:.0f} MB/s, upload {cs['upload']['mb_per_s_median']:.0f} vs "
+        f"{ns['upload']['mb_per_s_median']:.0f} MB/s, first byte {cs['first_byte']['first_byte_ms_median']:.1f} "
+        f"vs {ns['first_byte']['first_byte_ms_median']:.1f} ms"
+    )
 
     inproc = run_inprocess(
         env, f"https://localhost:{back.port}", total=plan.inprocess_requests, log=bench.log
@@ -436,6 +534,15 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         phase("profile recorded")
 
     devhost_log = host.log_text()
+    host.stop()  # the sweep runs its own 1-worker host: one host at a time on the machine
+    sweep = concurrency_sweep(registry, nginx, tmp, pki, back, py_port, env, bench, plan)
+    phase(
+        "1-worker concurrency sweep: "
+        + ", ".join(
+            f"c{c} {sweep['certgate'][str(c)]['rps']:.0f}/{sweep['nginx'][str(c)]['rps']:.0f}"
+            for c in SWEEP_CONNECTIONS
+        )
+    )
     problems = [
         line
         for line in devhost_log.splitlines()
@@ -455,6 +562,8 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
         "summary": summary,
         "windows": {f"{t}_c{c}": w for (t, c), w in windows.items()},
         "inprocess": inproc,
+        "streaming": streaming,
+        "sweep_1_worker": sweep,
         "scale": scale,
         "profile": profile,
         "devhost_warnings": problems[:50],
@@ -540,6 +649,31 @@ def table(res: dict[str, Any]) -> str:
         ),
         ("throughput ratio certgate/nginx (c16)", f"{cg16['rps_median'] / ng16['rps_median']:.3f}", "1"),
     ]
+    st = res["streaming"]
+    cst, nst = st["certgate"], st["nginx"]
+    mib = st["bytes"] // MIB
+    for kind in ("download", "upload"):
+        c, n = cst[kind], nst[kind]
+        rows += [
+            (
+                f"{kind} {mib} MiB: MB/s (median of {st['rounds']})",
+                f"{c['mb_per_s_median']:.0f}",
+                f"{n['mb_per_s_median']:.0f}",
+            ),
+            (
+                "  peak RSS growth, MiB: max over processes",
+                f"{c['max_rss_growth_mib']:.1f}",
+                f"{n['max_rss_growth_mib']:.1f}",
+            ),
+            ("  ratio certgate/nginx MB/s", f"{c['mb_per_s_median'] / n['mb_per_s_median']:.2f}", "1"),
+        ]
+    rows.append(
+        (
+            "first body byte, ms (backend waits 1 s after it)",
+            f"{cst['first_byte']['first_byte_ms_median']:.1f}",
+            f"{nst['first_byte']['first_byte_ms_median']:.1f}",
+        )
+    )
     ip = res["inprocess"]
     sc = res["scale"]
     cr = sc["creation"]
@@ -591,6 +725,19 @@ def table(res: dict[str, Any]) -> str:
             f"  {label}: {w['rps']:.0f} req/s, p50/p99 {w['p50_ms']:.2f} / {w['p99_ms']:.2f} ms, "
             f"max {w['max_ms']:.0f} ms, storage calls {w['storage_calls']}"
         )
+    sw = res["sweep_1_worker"]
+    lines += ["", "1 worker process (certgate) / 1 nginx worker, small calls: req/s, p99 ms"]
+    for c in SWEEP_CONNECTIONS:
+        cg, ng = sw["certgate"][str(c)], sw["nginx"][str(c)]
+        lines.append(
+            f"  c{c:<3} certgate {cg['rps']:7.0f} req/s  p50 {cg['p50_ms']:7.2f}  p99 {cg['p99_ms']:7.2f}"
+            f"  errors {cg['errors']}   nginx {ng['rps']:7.0f} req/s  p99 {ng['p99_ms']:6.2f}"
+        )
+    for name in ("certgate", "nginx"):
+        lines.append(
+            f"  {name} RSS growth MiB, download / upload, by process: "
+            f"{st[name]['download']['rss_growth_mib_each'][-1]} / {st[name]['upload']['rss_growth_mib_each'][-1]}"
+        )
     if res.get("profile"):
         prof = res["profile"]["summary"]
         lines.append("")
@@ -621,6 +768,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-seed", action="store_true", help="do not top up the scale APIs straight into storage"
+    )
+    parser.add_argument(
+        "--stream-mib", type=int, default=1024, help="size of the streaming download and upload (MiB)"
     )
     parser.add_argument("--out", default=None, help="where to write the JSON (bench/results/latest.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (configs, logs)")
