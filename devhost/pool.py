@@ -28,6 +28,7 @@ class WorkerPool:
         self._slots: list[asyncio.Task[None]] = []
         self.functions: list[dict[str, Any]] = []
         self.restarts = 0
+        self._turn = 0
         # Set by the server: Ctrl-C reaches the workers too (one process group), and a worker
         # that exits because the host is stopping is not restarted.
         self.host_stopping: Callable[[], bool] = lambda: False
@@ -73,7 +74,7 @@ class WorkerPool:
                 return
 
     async def pick(self) -> WorkerProcess:
-        """The ready worker with the fewest open calls; waits (bounded) while none is ready."""
+        """A ready worker with the fewest open calls; waits (bounded) while none is ready."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_SECONDS
         while not self.ready:
@@ -83,7 +84,10 @@ class WorkerPool:
                 raise TimeoutError("no worker process became ready")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-        return min(self.ready, key=lambda w: w.open_calls)
+        # Round robin among the least busy, as the Functions host spreads invocations over workers.
+        self._turn += 1
+        ready = self.ready[self._turn % len(self.ready) :] + self.ready[: self._turn % len(self.ready)]
+        return min(ready, key=lambda w: w.open_calls)
 
     async def stop(self) -> None:
         self._stopping = True

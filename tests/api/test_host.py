@@ -16,12 +16,18 @@ from tests.api.client import Management, error_code
 from tests.conftest import unique_prefix
 from tests.services import Azurite, DevHost, app_environment, connection_string, free_port, wait_for
 
-KEY = "local-test-function-key"
+KEY = "local-test-master-key"  # management routes are admin level: the master key
+FUNCTION_KEY = "local-test-function-key"  # what gateway callers get: never opens management
 
 
 @pytest.fixture(scope="module")
 def keyed_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHost]:
-    env = app_environment(azurite.connection_string, unique_prefix(), CERTGATE_LOCAL_FUNCTION_KEY=KEY)
+    env = app_environment(
+        azurite.connection_string,
+        unique_prefix(),
+        CERTGATE_LOCAL_FUNCTION_KEY=FUNCTION_KEY,
+        CERTGATE_LOCAL_MASTER_KEY=KEY,
+    )
     host = DevHost(env, log_path=tmp_path_factory.mktemp("keyed") / "devhost.log")
     yield host
     host.stop()
@@ -30,11 +36,20 @@ def keyed_host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> It
 def test_function_key_enforced(keyed_host: DevHost) -> None:
     url = keyed_host.url
     assert requests.get(f"{url}/health", timeout=10).status_code == 200  # anonymous
-    for headers, params in (({}, {}), ({"x-functions-key": "wrong"}, {}), ({}, {"code": "wrong"})):
+    refused = (
+        ({}, {}),
+        ({"x-functions-key": "wrong"}, {}),
+        ({}, {"code": "wrong"}),
+        ({"x-functions-key": FUNCTION_KEY}, {}),
+        ({}, {"CODE": FUNCTION_KEY}),
+    )
+    for headers, params in refused:
         response = requests.get(f"{url}/management/apis", headers=headers, params=params, timeout=10)
         assert response.status_code == 401, (headers, params)
         assert error_code(response) == "Unauthorized"
     assert requests.get(f"{url}/gateway/x", timeout=10).status_code == 401
+    for key in (FUNCTION_KEY, KEY):  # past the key check: no API there
+        assert requests.get(f"{url}/gateway/x", params={"Code": key}, timeout=10).status_code == 404
     assert (
         requests.get(f"{url}/management/apis", headers={"x-functions-key": KEY}, timeout=10).status_code
         == 200
