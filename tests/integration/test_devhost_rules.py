@@ -217,7 +217,7 @@ def test_function_error_then_next_call(host: DevHost) -> None:
         for _ in range(3):
             assert session.get(f"{host.url}/fail", timeout=10).status_code == 500
             assert session.get(f"{host.url}/echo/x", timeout=10).status_code == 200
-    assert "this function fails on purpose" in host.log_line("failed", "fail")
+    assert "this function fails on purpose" in host.log_line("function 'fail'")
 
 
 def test_several_workers(host: DevHost) -> None:
