@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from azure_functions_runtime import handle_event
 
-from devhost import protos
+from devhost import incoming, protos
 from devhost.logs import log_in_batches
 
 log = logging.getLogger("devhost.worker")
@@ -33,8 +33,8 @@ class Shim:
         self._writer = writer
         self._properties: dict[str, Any] = {"host": WORKER_HOST, "protos": protos}
 
-    def _envelope(self, **request: Any) -> protos.Envelope:
-        return protos.Envelope(protos.StreamingMessage(**request), self._properties)
+    def _envelope(self, **request: Any) -> incoming.Envelope:
+        return incoming.Envelope(incoming.StreamingMessage(**request), self._properties)
 
     def send(self, message: dict[str, Any]) -> None:
         self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
@@ -54,14 +54,14 @@ class Shim:
         elif op == "metadata":
             self.send({"id": message["id"], **await self._metadata()})
         elif op == "load":
-            request = protos.FunctionLoadRequest(function_id=message["function_id"])
+            request = incoming.FunctionLoadRequest(function_id=message["function_id"])
             response = await handle_event.function_load_request(self._envelope(function_load_request=request))
             self.send({"id": message["id"], **_status(response.result)})
         elif op == "invoke":
             self.send({"id": message["id"], **await self._invoke(message)})
 
     async def _init(self, app_dir: str) -> dict[str, Any]:
-        request = protos.WorkerInitRequest(function_app_directory=app_dir, worker_directory=app_dir)
+        request = incoming.WorkerInitRequest(function_app_directory=app_dir, worker_directory=app_dir)
         response = await handle_event.worker_init_request(self._envelope(worker_init_request=request))
         answer = {**_status(response.result), "capabilities": dict(response.capabilities)}
         uri = response.capabilities.get("HttpUri")
@@ -97,7 +97,7 @@ class Shim:
             )
         else:
             data = protos.TypedData(json=message.get("json", "{}"))
-        request = protos.InvocationRequest(
+        request = incoming.InvocationRequest(
             invocation_id=message["invocation_id"],
             function_id=message["function_id"],
             input_data=[protos.ParameterBinding(name=message["binding"], data=data)],
