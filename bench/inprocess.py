@@ -22,9 +22,16 @@ def _timed(call: Callable[[], None], n: int) -> list[float]:
 
 
 def run_inprocess(
-    env: dict[str, str], backend_url: str, *, total: int, blocks: int = 10, log: Any = None
+    env: dict[str, str],
+    backend_url: str,
+    *,
+    total: int,
+    blocks: int = 10,
+    log: Any = None,
+    download_path: str | None = None,
 ) -> dict[str, Any]:
-    """`log`: the backend's AccessLog, to count new connections per side (None: not counted)."""
+    """`log`: the backend's AccessLog, to count new connections per side (None: not counted);
+    `download_path`: a gateway path to stream once through the forwarder alone."""
     from shared.config import load_settings
     from shared.gateway.forwarding import GatewayRequest
     from shared.gateway.sessions import ContextAdapter
@@ -80,6 +87,21 @@ def run_inprocess(
         if response.status_code != 200 or body != b"ok":
             raise RuntimeError(f"bare adapter answered {response.status_code} {body[:200]!r}")
 
+    def download(path: str) -> dict[str, Any]:
+        """The streaming download through Forwarder.forward alone (no host, no worker): its
+        MB/s, and the size of the pieces it hands on (each is one hop to the event loop)."""
+        started = time.perf_counter()
+        answer = services.forwarder.forward(request._replace(path=path))
+        sizes = [len(chunk) for chunk in answer.body]
+        seconds = time.perf_counter() - started
+        return {
+            "bytes": sum(sizes),
+            "chunks": len(sizes),
+            "mean_chunk_bytes": round(sum(sizes) / max(len(sizes), 1)),
+            "max_chunk_bytes": max(sizes, default=0),
+            "mb_per_s": round(sum(sizes) / 1048576 / seconds, 1),
+        }
+
     calls = {"forwarder": forward, "bare_session": bare, "bare_adapter": bare_adapter}
     samples: dict[str, list[float]] = {k: [] for k in calls}
     new_connections = dict.fromkeys(calls, 0)
@@ -96,6 +118,7 @@ def run_inprocess(
                     time.sleep(0.01)
                     new_connections[name] += log.window(offset, log.offset())["new_connections"]
         storage = STORAGE_CALLS.value - storage_before
+        streamed = download(download_path) if download_path else None
     finally:
         session.close()
         services.forwarder.close()
@@ -120,5 +143,6 @@ def run_inprocess(
         mean_ratio_adapter=f["mean_us"] / a["mean_us"],
         overhead_mean_us=f["mean_us"] - b["mean_us"],
         forwarder_storage_calls=storage,
+        download=streamed,
     )
     return out

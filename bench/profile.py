@@ -15,20 +15,30 @@ from bench.procs import Registry
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 # Frame file (as py-spy prints it: relative to its sys.path entry) -> who the time belongs to.
+# The first match wins: the order goes from the most specific to the most general.
 _CATEGORIES = [
-    ("devhost (the local host's HTTP server)", ("devhost/",)),
+    ("devhost (ours: host routing, forwarding, worker shim)", ("devhost/",)),
+    ("uvicorn + httptools (host's and worker's HTTP servers)", ("uvicorn/", "httptools/", "h11/")),
+    ("aiohttp + yarl + multidict (host -> worker leg)", ("aiohttp/", "yarl/", "multidict/")),
+    ("azure_functions_runtime (the worker)", ("azure_functions_runtime/",)),
+    ("fastapi / starlette / http extension", ("fastapi/", "starlette/", "azurefunctions/", "pydantic")),
+    (
+        "anyio + threads (run_in_threadpool, iterate_in_threadpool)",
+        ("anyio/", "concurrent/", "threading.py", "queue.py"),
+    ),
+    ("asyncio event loop", ("asyncio/", "selectors.py")),
     ("urllib3", ("urllib3/",)),
     ("requests", ("requests/",)),
-    ("azure.functions (HttpRequest/Response)", ("azure/functions/",)),
+    ("azure.functions", ("azure/functions/",)),
     ("azure storage sdk", ("azure/",)),
     ("json", ("json/",)),
     ("logging", ("logging/",)),
     ("ssl", ("ssl.py",)),
     ("http.client / email headers", ("http/", "email/")),
-    ("socket / selectors", ("socket.py", "selectors.py")),
+    ("socket", ("socket.py",)),
     ("certgate (shared/ functions/)", ("shared/", "functions/", "function_app.py")),
-    ("threading / queue", ("threading.py", "queue.py")),
 ]
+_PROCESS = re.compile(r'^process (\d+):"(.*)"$')
 
 
 def py_spy() -> str | None:
@@ -63,6 +73,7 @@ def summarize(raw: Path, top: int = 20) -> dict[str, Any]:
     inclusive: Counter[str] = Counter()
     category: Counter[str] = Counter()
     category_inclusive: Counter[str] = Counter()
+    by_process: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -70,11 +81,14 @@ def summarize(raw: Path, top: int = 20) -> dict[str, Any]:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        # The first frame is the thread ("process 1 ..."/"thread ...") when py-spy adds it.
-        frames = [f for f in frames if _FRAME.match(f)]
+        # --subprocesses: the first frames are the process tree ('process PID:"command line"').
+        processes = [m.group(2) for f in frames if (m := _PROCESS.match(f))]
+        frames = [f for f in frames if _FRAME.match(f) and not _PROCESS.match(f)]
         if not frames:
             continue
         total += count
+        command = processes[-1] if processes else ""
+        by_process["worker" if "devhost.worker" in command else "host" if command else "?"] += count
         names = []
         for frame in frames:
             m = _FRAME.match(frame)
@@ -93,6 +107,7 @@ def summarize(raw: Path, top: int = 20) -> dict[str, Any]:
 
     return {
         "samples": total,
+        "by_process": pct(by_process, 5),
         "self_by_package": pct(category, 20),
         "inclusive_by_package": pct(category_inclusive, 20),
         "self_by_function": pct(leaf, top),
@@ -101,7 +116,7 @@ def summarize(raw: Path, top: int = 20) -> dict[str, Any]:
 
 
 def _short(file: str) -> str:
-    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "/work/main/"):
         if marker in file:
             return file.split(marker, 1)[1]
-    return file
+    return re.sub(r"^.*/lib/python3\.\d+/", "", file)

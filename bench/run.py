@@ -455,12 +455,16 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
     phase(
         f"streaming {plan.stream_bytes // MIB} MiB: download {cs['download']['mb_per_s_median']:.0f} vs "
         f"{ns['download']['mb_per_s_median']:.0f} MB/s, upload {cs['upload']['mb_per_s_median']:.0f} vs "
-        f"{ns['upload']['mb_per_s_median']:.0f} MB/s, first byte {cs['first_byte']['first_byte_ms_median']:.1f} "
-        f"vs {ns['first_byte']['first_byte_ms_median']:.1f} ms"
+        f"{ns['upload']['mb_per_s_median']:.0f} MB/s, first byte "
+        f"{cs['first_byte']['first_byte_ms_median']:.1f} vs {ns['first_byte']['first_byte_ms_median']:.1f} ms"
     )
 
     inproc = run_inprocess(
-        env, f"https://localhost:{back.port}", total=plan.inprocess_requests, log=bench.log
+        env,
+        f"https://localhost:{back.port}",
+        total=plan.inprocess_requests,
+        log=bench.log,
+        download_path="/gateway/bench/big.bin",
     )
     phase(f"in-process: forwarder/bare mean ratio {inproc['mean_ratio']:.2f}")
 
@@ -530,7 +534,20 @@ def run(args: argparse.Namespace, registry: Registry, tmp: Path) -> dict[str, An
                 if wrk_run.poll() is None:
                     wrk_run.kill()
         profile["summary"] = spy.summarize(RESULTS / "profile-gil.txt")
-        profile["files"] = [str(RESULTS / "profile.svg"), str(RESULTS / "profile-gil.txt")]
+        # The same during one streaming download (curl to /dev/null): where the MB/s go.
+        download = registry.popen(
+            "curl download",
+            ["curl", "-s", "--noproxy", "*", "-o", "/dev/null", stream_urls(host.url)["download"]],
+        )
+        try:
+            time.sleep(0.5)
+            spy.record(registry, host.process.pid, RESULTS / "profile-download-gil.txt", 8, "raw", gil=True)
+        finally:
+            download.wait(600)
+        profile["download_summary"] = spy.summarize(RESULTS / "profile-download-gil.txt")
+        profile["files"] = [
+            str(RESULTS / n) for n in ("profile.svg", "profile-gil.txt", "profile-download-gil.txt")
+        ]
         phase("profile recorded")
 
     devhost_log = host.log_text()
@@ -694,6 +711,9 @@ def table(res: dict[str, Any]) -> str:
         f"  ratio forwarder/Session: mean {ip['mean_ratio']:.2f}x, median {ip['median_ratio']:.2f}x; "
         f"forwarder/adapter: mean {ip['mean_ratio_adapter']:.2f}x; "
         f"storage calls {ip['forwarder_storage_calls']}",
+        f"  streaming download through forward() alone: {ip['download']['mb_per_s']:.0f} MB/s in "
+        f"{ip['download']['chunks']} pieces of {ip['download']['mean_chunk_bytes']} bytes on average "
+        f"(largest {ip['download']['max_chunk_bytes']})",
         "",
         f"scale (1 conn p50 / p99 ms): {sc['before_apis']} APIs {sc['before_c1']['p50_ms']:.2f} / "
         f"{sc['before_c1']['p99_ms']:.2f}  ->  {sc['after_apis']} APIs {sc['after_c1']['p50_ms']:.2f} / "
@@ -736,15 +756,21 @@ def table(res: dict[str, Any]) -> str:
     for name in ("certgate", "nginx"):
         lines.append(
             f"  {name} RSS growth MiB, download / upload, by process: "
-            f"{st[name]['download']['rss_growth_mib_each'][-1]} / {st[name]['upload']['rss_growth_mib_each'][-1]}"
+            f"{st[name]['download']['rss_growth_mib_each'][-1]} / "
+            f"{st[name]['upload']['rss_growth_mib_each'][-1]}"
         )
-    if res.get("profile"):
-        prof = res["profile"]["summary"]
+    for key, what in (("summary", "small calls at c16"), ("download_summary", "one streaming download")):
+        if not res.get("profile"):
+            break
+        prof = res["profile"][key]
+        by_process = ", ".join(f"{name} {pct:.0f}%" for name, pct in prof["by_process"])
         lines.append("")
-        lines.append(f"py-spy, GIL holder only ({prof['samples']} samples): self time by package:")
-        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["self_by_package"][:12]]
+        lines.append(
+            f"py-spy, {what}, GIL holders ({prof['samples']} samples; {by_process}): self by package:"
+        )
+        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["self_by_package"][:10]]
         lines.append("  top functions (self):")
-        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["self_by_function"][:15]]
+        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["self_by_function"][:10]]
     lines.append(
         f"\nload tool {res['load_tool']}, {res['machine']['cpus']} CPUs, total {res['total_seconds']} s"
     )
