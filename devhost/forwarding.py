@@ -8,25 +8,20 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
+from types import SimpleNamespace
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
 from devhost.asgi import Receive, Scope, Send
 from devhost.call_body import BodyTooLarge, ClientGone, RequestBody, watch_disconnect
+from devhost.messages import invocation_message, leg_headers
 from devhost.pool import WorkerPool
 from devhost.routing import Match
 from devhost.settings import HostSettings
 from devhost.worker_process import WorkerGone, WorkerProcess
 
 log = logging.getLogger("devhost.host")
-# Hop-by-hop fields (RFC 9110 7.6.1), and what the host sets itself.
-_NOT_FORWARDED = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"te", b"transfer-encoding", b"upgrade", b"host"}
-    | {b"x-ms-invocation-id", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"}
-)
 _NOT_RETURNED = frozenset({b"connection", b"keep-alive", b"proxy-connection"})
 _LEG_ERRORS = (aiohttp.ClientError, OSError)
 
@@ -39,7 +34,10 @@ class Forwarder:
         self._invocations: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(_headers_sent)
         self._session = aiohttp.ClientSession(
+            trace_configs=[trace],
             connector=aiohttp.TCPConnector(limit=0, force_close=False),
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=False,
@@ -59,15 +57,12 @@ class Forwarder:
         except TimeoutError:
             await send_error(send, 503, "ServiceUnavailable", "No worker process is ready.", head=head)
             return
-        invocation_id = str(uuid.uuid4())
         worker.open_calls += 1
-        invocation = asyncio.create_task(self._invoke(worker, match, invocation_id, scope))
-        self._invocations.add(invocation)
-        invocation.add_done_callback(self._invocations.discard)
+        call = _Call(self, worker, match, scope)
         body = RequestBody(receive, self._settings.body_limit)
         try:
             try:
-                response = await self._leg(worker, scope, invocation_id, body, invocation)
+                response = await self._leg(call, body)
             except TimeoutError:
                 # The front end gives up; the function runs on, as in Azure (functionTimeout still applies).
                 await send_error(
@@ -75,27 +70,29 @@ class Forwarder:
                 )
                 return
             except (*_LEG_ERRORS, WorkerGone, BodyTooLarge, ClientGone) as exc:
-                await self._refuse(send, body, invocation, head, exc)
+                await self._refuse(send, body, call.invocation, head, exc)
                 return
             async with response:
                 await self._stream(response, body, receive, send)
         finally:
             worker.open_calls -= 1
 
-    async def _leg(
-        self,
-        worker: WorkerProcess,
-        scope: Scope,
-        invocation_id: str,
-        body: RequestBody,
-        invocation: asyncio.Task[None],
-    ) -> aiohttp.ClientResponse:
+    def start_invocation(self, call: _Call) -> None:
+        """Send the invocation, once the leg's headers went out: a leg that could not even be sent
+        leaves no invocation waiting for it in the worker (the pairing has no timeout)."""
+        if call.invocation is None:
+            call.invocation = asyncio.create_task(self._invoke(call))
+            self._invocations.add(call.invocation)
+            call.invocation.add_done_callback(self._invocations.discard)
+
+    async def _leg(self, call: _Call, body: RequestBody) -> aiohttp.ClientResponse:
         """Send the HTTP leg; its response once the headers are in (bounded by the front end's limit)."""
         assert self._session is not None
+        worker, scope = call.worker, call.scope
         target = worker.http_uri + scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
-        headers = _leg_headers(scope, worker, invocation_id)
+        headers = leg_headers(scope, worker.http_uri, call.invocation_id)
         has_body = (
             any(n == b"transfer-encoding" for n, _ in scope["headers"])
             or headers.get("Content-Length", "0") != "0"
@@ -109,16 +106,22 @@ class Forwarder:
                         headers=headers,
                         data=body.chunks() if has_body else None,
                         allow_redirects=False,
+                        trace_request_ctx=call,
                     )
                 except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
                     # A pooled connection the worker's uvicorn closed (it does after a function error):
                     # nothing reached the worker yet, so the leg is sent again on a new connection.
-                    if attempt == 2 or body.started or invocation.done():
+                    if attempt == 2 or body.started or (call.invocation and call.invocation.done()):
                         raise
         raise AssertionError("unreachable")
 
     async def _refuse(
-        self, send: Send, body: RequestBody, invocation: asyncio.Task[None], head: bool, exc: BaseException
+        self,
+        send: Send,
+        body: RequestBody,
+        invocation: asyncio.Task[None] | None,
+        head: bool,
+        exc: BaseException,
     ) -> None:
         from devhost.app import send_error
 
@@ -129,8 +132,9 @@ class Forwarder:
                 send, 413, "PayloadTooLarge", "The request body is over the host's limit.", head=head
             )
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(invocation), 1.0)  # did the worker die, or time out?
+        if invocation is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(invocation), 1.0)  # did the worker die, time out?
         log.warning("HTTP leg to the worker failed: %s", type(exc).__name__)
         await send_error(send, 500, "InternalServerError", "The function invocation failed.", head=head)
 
@@ -159,8 +163,9 @@ class Forwarder:
         finally:
             stop.cancel()
 
-    async def _invoke(self, worker: WorkerProcess, match: Match, invocation_id: str, scope: Scope) -> None:
-        message = _invocation(match, invocation_id, scope)
+    async def _invoke(self, call: _Call) -> None:
+        worker, match, invocation_id = call.worker, call.match, call.invocation_id
+        message = invocation_message(match, invocation_id, call.scope)
         timeout = self._settings.function_timeout
         try:
             answer = await worker.request(message, timeout)
@@ -184,48 +189,21 @@ class Forwarder:
             )
 
 
-def _leg_headers(scope: Scope, worker: WorkerProcess, invocation_id: str) -> CIMultiDict[str]:
-    headers: CIMultiDict[str] = CIMultiDict()
-    forwarded_for: list[str] = []
-    host = ""
-    # RFC 9110 7.6.1: the fields that Connection names are hop-by-hop too.
-    named = {
-        token.strip().lower()
-        for name, value in scope["headers"]
-        if name == b"connection"
-        for token in value.split(b",")
-    }
-    for name, value in scope["headers"]:
-        if name in named:
-            continue
-        if name == b"host":
-            host = value.decode("latin-1")
-        elif name == b"x-forwarded-for":
-            forwarded_for.append(value.decode("latin-1"))
-        if name not in _NOT_FORWARDED:
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
-    client = scope.get("client")
-    forwarded_for.append(client[0] if client else "")
-    headers["Host"] = URL(worker.http_uri).raw_authority
-    headers["x-ms-invocation-id"] = invocation_id
-    headers["X-Forwarded-For"] = ", ".join(forwarded_for)
-    headers["X-Forwarded-Host"] = host
-    headers["X-Forwarded-Proto"] = scope.get("scheme", "http")
-    return headers
+class _Call:
+    """One call in flight: where it goes, and its invocation once sent."""
+
+    def __init__(self, forwarder: Forwarder, worker: WorkerProcess, match: Match, scope: Scope) -> None:
+        self.forwarder = forwarder
+        self.worker = worker
+        self.match = match
+        self.scope = scope
+        self.invocation_id = str(uuid.uuid4())
+        self.invocation: asyncio.Task[None] | None = None
 
 
-def _invocation(match: Match, invocation_id: str, scope: Scope) -> dict[str, Any]:
-    """The invocation message: the HTTP leg carries the request; this carries the route params."""
-    return {
-        "op": "invoke",
-        "invocation_id": invocation_id,
-        "function_id": match.route.function_id,
-        "binding": match.route.binding,
-        "http": {
-            "method": scope["method"],
-            "url": scope["raw_path"].decode("latin-1"),
-            "headers": {},
-            "query": {},
-            "params": match.params,
-        },
-    }
+async def _headers_sent(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestHeadersSentParams
+) -> None:
+    call = context.trace_request_ctx
+    if isinstance(call, _Call):
+        call.forwarder.start_invocation(call)
