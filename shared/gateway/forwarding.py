@@ -30,6 +30,7 @@ from shared.storage.errors import EntityNotFound
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024  # largest piece of a backend's body handed on at once
+_ROTATION_RETRIES = 3  # rotations that may land between reading a route and opening its blob
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # RFC 9110 5.5, as latin-1 text
 
 
@@ -113,14 +114,15 @@ class Forwarder:
         )
 
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
-        try:
-            return self._sessions.session_for(route.certificate, route.api.spec.tls)
-        except EntityNotFound:
-            # Another instance rotated the certificate and removed this version's blob:
-            # read the route again rather than fail the call.
-            self._resolver.invalidate()
-            fresh = self._resolver.resolve(segments)
-            return self._sessions.session_for(fresh.certificate, fresh.api.spec.tls)
+        for _ in range(_ROTATION_RETRIES):
+            try:
+                return self._sessions.session_for(route.certificate, route.api.spec.tls)
+            except EntityNotFound:
+                # The certificate was rotated (here or by another instance) and this version's
+                # blob removed since the route was read: read the route again, not fail the call.
+                self._resolver.invalidate()
+                route = self._resolver.resolve(segments)
+        return self._sessions.session_for(route.certificate, route.api.spec.tls)
 
     def _send(
         self,
