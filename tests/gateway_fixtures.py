@@ -32,16 +32,14 @@ def trust_file(root: CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def gateway_env(azurite: Azurite, trust_file: Path, prefix: str, **extra: str) -> dict[str, str]:
-    return app_environment(
-        azurite.connection_string,
-        prefix,
-        REQUESTS_CA_BUNDLE=str(trust_file),
-        SSL_CERT_FILE=str(trust_file),
-        CERTGATE_CONFIG_TTL_SECONDS=GATEWAY_TTL,
-        CERTGATE_BACKEND_TIMEOUT_SECONDS="2",
-        CERTGATE_MAX_GATEWAY_BODY_BYTES=str(2 * 1024 * 1024),
-        **extra,
-    )
+    settings = {
+        "REQUESTS_CA_BUNDLE": str(trust_file),
+        "SSL_CERT_FILE": str(trust_file),
+        "CERTGATE_CONFIG_TTL_SECONDS": GATEWAY_TTL,
+        "CERTGATE_BACKEND_TIMEOUT_SECONDS": "2",
+        "CERTGATE_MAX_GATEWAY_BODY_BYTES": str(2 * 1024 * 1024),
+    }
+    return app_environment(azurite.connection_string, prefix, **{**settings, **extra})
 
 
 @pytest.fixture(scope="session")

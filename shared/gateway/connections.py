@@ -6,7 +6,8 @@ lenient (RFC 9112), and tied to the call's deadline. Subclasses of public classe
 - Framing that a proxy must not guess at is refused: a transfer coding other than chunked,
   Content-Length values that disagree or are not a number. An answer with both chunked and
   Content-Length is read as chunked, and its connection is not used again (RFC 9112 6.1).
-- The socket of a connection is handed to the call's `Watch`, so its deadline can cut it.
+- The socket of a connection is handed to the call's `Watch`, so its deadline can cut it; the
+  deadline for the answer's head starts when the request has been sent.
 """
 
 from __future__ import annotations
@@ -78,8 +79,12 @@ class _Watched:
         super().putrequest(method, url, skip_host=skip_host, skip_accept_encoding=True)  # type: ignore[misc]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        self._bind()
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        watch = self._bind()
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            if watch is not None:  # sent (or the backend stopped reading): now the head's deadline
+                watch.extend(watch.head_seconds)
 
     def _bind(self) -> Watch | None:
         watch = CURRENT_WATCH.get()

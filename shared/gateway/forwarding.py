@@ -1,8 +1,9 @@
 """Forwarding one gateway call: resolve, pick the pooled session, send, stream the answer.
 
 Blocking (urllib3 under the session's mounted adapter), so it runs off the worker's event
-loop. The call is bounded by a deadline from the first byte sent to the last header byte,
-then by an idle limit between two body chunks (shared/gateway/watchdog.py).
+loop. The call is bounded by a deadline (connect, then from the request sent to the last header
+byte of the answer), and by an idle limit between two chunks of a body, the client's while it
+is sent and the backend's while it streams back (shared/gateway/watchdog.py).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class Forwarder:
         prepared.url = url
         adapter = session.get_adapter(url)
         pool = adapter.get_connection_with_tls_context(prepared, verify=True)  # type: ignore[attr-defined]
-        body = None if request.body is None else _limited(request.body, self._max_body)
+        body = None if request.body is None else self._body(request.body, watch)
         token = CURRENT_WATCH.set(watch)
         try:
             with backend_errors(watch, self._timeout):
@@ -162,6 +163,19 @@ class Forwarder:
         watch.extend(self._idle)
         assert isinstance(answer, urllib3.HTTPResponse)
         return answer
+
+
+    def _body(self, body: Iterable[bytes], watch: Watch) -> Iterator[bytes]:
+        """The request body as it arrives, each wait for the client bounded by the idle limit,
+        cut off with 413 when a chunked one grows over the limit (the backend call is aborted:
+        urllib3 closes a connection whose request did not complete)."""
+        size = 0
+        for chunk in body:
+            size += len(chunk)
+            if size > self._max_body:
+                raise PayloadTooLarge(f"The request body is over the limit of {self._max_body} bytes.")
+            watch.extend(self._idle)
+            yield chunk
 
 
 class BackendBody(Iterator[bytes]):
@@ -222,12 +236,3 @@ def _origin_form(url: str) -> str:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _limited(body: Iterable[bytes], limit: int) -> Iterator[bytes]:
-    """The request body, cut off with 413 when a chunked one grows over the limit (the
-    backend call is aborted: urllib3 closes a connection whose request did not complete)."""
-    size = 0
-    for chunk in body:
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-        yield chunk

@@ -21,10 +21,11 @@ class HasSocket(Protocol):
 class Watch:
     """One call's deadline, moved on by `extend` (cheap: an attribute write, no lock)."""
 
-    __slots__ = ("answered", "cancelled", "deadline", "expired", "fresh", "target")
+    __slots__ = ("answered", "cancelled", "deadline", "expired", "fresh", "head_seconds", "target")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, head_seconds: float) -> None:
         self.deadline = deadline
+        self.head_seconds = head_seconds  # for the answer's head, once the request is sent
         self.target: HasSocket | None = None  # the connection carrying the call
         self.expired = False
         self.cancelled = False
@@ -55,7 +56,8 @@ class Watchdog:
         threading.Thread(target=self._run, name="backend-deadlines", daemon=True).start()
 
     def watch(self, seconds: float) -> Watch:
-        watch = Watch(time.monotonic() + seconds)
+        """A deadline `seconds` from now, and again `seconds` for the answer's head."""
+        watch = Watch(time.monotonic() + seconds, seconds)
         with self._wake:
             heapq.heappush(self._heap, (watch.deadline, next(self._order), watch))
             if self._heap[0][2] is watch:

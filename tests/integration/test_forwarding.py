@@ -8,7 +8,7 @@ import base64
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,7 +67,7 @@ def call(
     gateway: Services,
     method: str = "GET",
     headers: list[tuple[str, str]] | None = None,
-    body: list[bytes] | None = None,
+    body: Iterable[bytes] | None = None,
     length: int | None = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     request = GatewayRequest(method, "/gateway/svc/x", "", "https", "gw.test", headers or [], body, length)
@@ -255,3 +255,27 @@ def test_concurrent_calls_each_read_their_own_answer(gateway: Services, pki) -> 
         with ThreadPoolExecutor(max_workers=16) as pool:
             assert all(pool.map(one, range(300)))
         assert server.handshakes <= 16
+
+
+def _slow_body(gap: float) -> Iterator[bytes]:
+    for _ in range(4):
+        yield b"s" * 1000
+        time.sleep(gap)
+
+
+def test_an_upload_slower_than_the_backend_timeout_goes_through_while_it_progresses(
+    gateway: Services, pki
+) -> None:
+    """The head's deadline (1.5 s) starts once the request is sent; while the body is being
+    sent, each wait for the client is bounded by the idle limit (1 s) instead."""
+    with echo(gateway, pki):
+        started = time.monotonic()
+        status, _, data = call(gateway, "POST", body=_slow_body(0.7), length=4000)
+        assert time.monotonic() - started > 2.5 and status == 200
+        assert json.loads(data)["body_len"] == 4000
+
+
+def test_an_upload_that_stalls_past_the_idle_limit_is_cut(gateway: Services, pki) -> None:
+    with echo(gateway, pki) as server, pytest.raises(BackendTimeout):
+        call(gateway, "POST", body=_slow_body(2.0), length=4000)
+    assert server.requests == 0

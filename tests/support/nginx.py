@@ -1,9 +1,11 @@
-"""nginx as an mTLS backend for load tests, in its own process: it answers with the SHA-1
-fingerprint of the client certificate it verified, so a test can check which identity every
-call presented without the backend sharing the test's GIL."""
+"""nginx as an mTLS backend for load and streaming tests, in its own process: it answers with
+the SHA-1 fingerprint of the client certificate it verified (so a test can check which
+identity every call presented without the backend sharing the test's GIL), and serves large
+files from /files/."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +16,7 @@ from tests.support.pki import CA
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 _CONF = """\
 worker_processes 1;
+{user}
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -35,6 +38,9 @@ http {{
             default_type text/plain;
             return 200 "$ssl_client_fingerprint";
         }}
+        location /files/ {{
+            root {dir};  # serve_file(): large downloads
+        }}
     }}
 }}
 """
@@ -52,7 +58,8 @@ class NginxBackend:
         self.url = f"https://localhost:{self.port}"
         self._dir = directory
         conf = directory / "nginx.conf"
-        conf.write_text(_CONF.format(dir=directory, port=self.port))
+        user = "user root;" if os.geteuid() == 0 else ""  # else workers run as nobody: no temp dir
+        conf.write_text(_CONF.format(dir=directory, port=self.port, user=user))
         self.process = subprocess.Popen(
             [NGINX, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
@@ -60,6 +67,14 @@ class NginxBackend:
             start_new_session=True,
         )
         wait_for(self._listening, timeout=15, what="nginx backend")
+
+    def serve_file(self, name: str, size: int) -> str:
+        """A file of `size` bytes (sparse: zeros) at /files/{name}; returns its path."""
+        files = self._dir / "files"
+        files.mkdir(exist_ok=True)
+        with (files / name).open("wb") as f:
+            f.truncate(size)
+        return f"/files/{name}"
 
     def _listening(self) -> bool:
         if self.process.poll() is not None:

@@ -12,7 +12,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -60,6 +60,15 @@ def _abort(conn: socket.socket) -> None:
         socket.socket.shutdown(conn, socket.SHUT_RDWR)  # the TCP socket under any SSL layer
 
 
+def _pieces(stream: Any, size: int) -> Iterator[bytes]:
+    while size > 0:
+        piece = stream.read(min(size, 1 << 20))
+        if not piece:  # a body cut short is no request: not counted, not answered
+            raise ConnectionError("the request body was cut short")
+        size -= len(piece)
+        yield piece
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _EchoServer
@@ -68,23 +77,28 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
-    def _body(self) -> bytes:
+    def _body(self) -> tuple[str, int]:
+        """The request body's SHA-256 and length, read piece by piece (a body of any size)."""
+        digest, size = hashlib.sha256(), 0
         codings = [c.strip().lower() for c in self.headers.get("Transfer-Encoding", "").split(",")]
         if codings[-1] == "chunked":  # chunked is always the last coding applied
-            data = bytearray()
             while True:
-                size = int(self.rfile.readline().split(b";")[0], 16)  # chunk extensions ignored
-                if size == 0:
+                chunk = int(self.rfile.readline().split(b";")[0], 16)  # chunk extensions ignored
+                if chunk == 0:
                     while self.rfile.readline() not in (b"\r\n", b""):  # trailers
                         pass
-                    return bytes(data)
-                data += self.rfile.read(size)
+                    return digest.hexdigest(), size
+                for piece in _pieces(self.rfile, chunk):
+                    digest.update(piece)
+                    size += len(piece)
                 self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        for piece in _pieces(self.rfile, int(self.headers.get("Content-Length") or 0)):
+            digest.update(piece)
+            size += len(piece)
+        return digest.hexdigest(), size
 
     def _answer(self) -> None:
-        body = self._body()
+        body_sha256, body_len = self._body()
         owner = self.server.owner
         owner.count_request()
         if owner.delay:
@@ -106,8 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "path": path,
                     "query": query,
                     "headers": [[k, v] for k, v in self.headers.items()],
-                    "body_sha256": hashlib.sha256(body).hexdigest(),
-                    "body_len": len(body),
+                    "body_sha256": body_sha256,
+                    "body_len": body_len,
                     "client_cert": self._client_cert(),
                 }
             ).encode()
