@@ -1,6 +1,6 @@
 """`python -m certgate_cli COMMAND ...` — the management API from a pipeline step.
 
-The service URL and function key come from CERTGATE_URL and CERTGATE_KEY (or --url / --key-env);
+The service URL and master key (management is admin level) come from CERTGATE_URL and CERTGATE_KEY (or --url / --key-env);
 the PFX password from the environment variable named by --password-env, never the command line.
 Output is JSON on stdout; a refusal prints the contract's error on stderr and exits 1.
 """
@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
         prog="certgate_cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--url", default=os.environ.get("CERTGATE_URL"), help="service base URL (CERTGATE_URL)")
-    p.add_argument("--key-env", default="CERTGATE_KEY", help="variable holding the function key")
+    p.add_argument("--key-env", default="CERTGATE_KEY", help="variable holding the master key (admin level)")
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("upload", help="upload or replace a certificate from a .pfx file")
     up.add_argument("--id", required=True)
