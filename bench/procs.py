@@ -154,7 +154,7 @@ ANCHOR_BODY = """\
     }}
     upstream py_upstream {{
         server 127.0.0.1:{py_port};
-        keepalive 8;
+        keepalive 64;
     }}
     server {{
         listen 127.0.0.1:{port};

@@ -42,6 +42,7 @@ GATEWAY_PATH = "/gateway/bench/anything"
 TTL_SECONDS = "5"
 MIB = 1024 * 1024
 SWEEP_CONNECTIONS = (1, 4, 16, 64)
+SLOW_PATH = "/gateway/py/slow?wait=0.02"  # a small answer after 20 ms
 
 
 @dataclass(frozen=True)
@@ -313,18 +314,21 @@ def concurrency_sweep(
     plan: Plan,
 ) -> dict[str, Any]:
     """Small calls at 1, 4, 16 and 64 connections through a 1-worker local host and a 1-worker
-    anchor (what Flex Consumption's perInstanceConcurrency is chosen by)."""
+    anchor (what Flex Consumption's perInstanceConcurrency is chosen by): to the nginx backend
+    (answers at once), and to the Python backend answering after 20 ms, as a remote one would."""
     host = start_devhost(registry, env, tmp / "devhost-1.log", 1)
     front = anchor(registry, nginx, tmp / "anchor-1", pki, back.port, py_port, 1)
     try:
         groups = {**main.groups, "devhost": host.process.pid, "nginx_anchor": front.process.pid}
-        urls = {"certgate": host.url + GATEWAY_PATH, "nginx": f"http://127.0.0.1:{front.port}{GATEWAY_PATH}"}
+        bases = {"certgate": host.url, "nginx": f"http://127.0.0.1:{front.port}"}
+        urls = {target: base + GATEWAY_PATH for target, base in bases.items()}
+        urls |= {f"{target}_20ms": base + SLOW_PATH for target, base in bases.items()}
         bench = Bench(main.load, main.log, Management(host.url, 1), urls, groups)
-        out: dict[str, Any] = {"workers": 1, "seconds": plan.sweep_seconds, "certgate": {}, "nginx": {}}
+        out: dict[str, Any] = {"workers": 1, "seconds": plan.sweep_seconds} | {t: {} for t in urls}
         for target in ("certgate", "nginx"):
             bench.load.run(urls[target], 16, plan.warmup)
         for connections in SWEEP_CONNECTIONS:
-            for target in ("certgate", "nginx"):
+            for target in urls:
                 w = bench.window(target, connections, plan.sweep_seconds)
                 out[target][str(connections)] = {
                     k: w[k] for k in ("rps", "p50_ms", "p99_ms", "max_ms", "errors", "handshakes_per_1000")
@@ -691,6 +695,13 @@ def table(res: dict[str, Any]) -> str:
             f"{nst['first_byte']['first_byte_ms_median']:.1f}",
         )
     )
+    rows.append(
+        (
+            "  same call, no wait (the per-call floor), ms",
+            f"{cst['first_byte']['no_wait_first_byte_ms_median']:.1f}",
+            f"{nst['first_byte']['no_wait_first_byte_ms_median']:.1f}",
+        )
+    )
     ip = res["inprocess"]
     sc = res["scale"]
     cr = sc["creation"]
@@ -746,13 +757,14 @@ def table(res: dict[str, Any]) -> str:
             f"max {w['max_ms']:.0f} ms, storage calls {w['storage_calls']}"
         )
     sw = res["sweep_1_worker"]
-    lines += ["", "1 worker process (certgate) / 1 nginx worker, small calls: req/s, p99 ms"]
-    for c in SWEEP_CONNECTIONS:
-        cg, ng = sw["certgate"][str(c)], sw["nginx"][str(c)]
-        lines.append(
-            f"  c{c:<3} certgate {cg['rps']:7.0f} req/s  p50 {cg['p50_ms']:7.2f}  p99 {cg['p99_ms']:7.2f}"
-            f"  errors {cg['errors']}   nginx {ng['rps']:7.0f} req/s  p99 {ng['p99_ms']:6.2f}"
-        )
+    for suffix, what in (("", "answers at once"), ("_20ms", "answers after 20 ms")):
+        lines += ["", f"1 worker process / 1 nginx worker, small calls, the backend {what}:"]
+        for c in SWEEP_CONNECTIONS:
+            cg, ng = sw["certgate" + suffix][str(c)], sw["nginx" + suffix][str(c)]
+            lines.append(
+                f"  c{c:<3} certgate {cg['rps']:7.0f} req/s  p50 {cg['p50_ms']:7.2f}  p99 {cg['p99_ms']:7.2f}"
+                f"  errors {cg['errors']}   nginx {ng['rps']:7.0f} req/s  p99 {ng['p99_ms']:6.2f}"
+            )
     for name in ("certgate", "nginx"):
         lines.append(
             f"  {name} RSS growth MiB, download / upload, by process: "

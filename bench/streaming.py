@@ -181,9 +181,14 @@ def measure_streaming(
     for i in range(first_byte_tries):
         for target in targets if i % 2 == 0 else targets[::-1]:
             fb[target].append(first_byte(urls[target]["slow"]))
+    control: dict[str, list[dict[str, float]]] = {t: [] for t in targets}
+    for i in range(first_byte_tries):  # the same call without the wait: the per-call floor
+        for target in targets if i % 2 == 0 else targets[::-1]:
+            control[target].append(first_byte(urls[target]["slow"].replace("wait=1", "wait=0")))
     for target in targets:
         each = fb[target]
         out[target]["first_byte"] = {
+            "no_wait_first_byte_ms_median": statistics.median(r["first_byte_ms"] for r in control[target]),
             "first_byte_ms_median": statistics.median(r["first_byte_ms"] for r in each),
             "first_byte_ms_each": [round(r["first_byte_ms"], 2) for r in each],
             "head_ms_median": statistics.median(r["head_ms"] for r in each),
