@@ -1,6 +1,7 @@
 """`python -m certgate_cli COMMAND ...` — the management API from a pipeline step.
 
-The service URL and master key (management is admin level) come from CERTGATE_URL and CERTGATE_KEY (or --url / --key-env);
+The service URL and master key (management is admin level) come from CERTGATE_URL and
+CERTGATE_KEY (or --url / --key-env);
 the PFX password from the environment variable named by --password-env, never the command line.
 Output is JSON on stdout; a refusal prints the contract's error on stderr and exits 1.
 """
