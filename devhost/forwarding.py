@@ -22,6 +22,8 @@ from devhost.settings import HostSettings
 from devhost.worker_process import WorkerGone, WorkerProcess
 
 log = logging.getLogger("devhost.host")
+# FastAPI's own routes in the worker's web app (docs_url, redoc_url, openapi_url and the OAuth2 redirect).
+WORKER_OWN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 _NOT_RETURNED = frozenset({b"connection", b"keep-alive", b"proxy-connection"})
 _LEG_ERRORS = (aiohttp.ClientError, OSError)
 
@@ -80,7 +82,12 @@ class Forwarder:
     def start_invocation(self, call: _Call) -> None:
         """Send the invocation, once the leg's headers went out: a leg that could not even be sent
         leaves no invocation waiting for it in the worker (the pairing has no timeout)."""
-        if call.invocation is None:
+        if call.invocation is None and call.scope["path"] in WORKER_OWN_PATHS:
+            # The worker's FastAPI answers these itself, before the runtime's catch-all route: the
+            # leg is never paired, and an invocation sent for it would wait until functionTimeout.
+            log.warning("%s is served by the worker's FastAPI itself: no function runs", call.scope["path"])
+            call.invocation = asyncio.create_task(asyncio.sleep(0))
+        elif call.invocation is None:
             call.invocation = asyncio.create_task(self._invoke(call))
             self._invocations.add(call.invocation)
             call.invocation.add_done_callback(self._invocations.discard)

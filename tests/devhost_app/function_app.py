@@ -98,3 +98,8 @@ async def fail(req: Request) -> JSONResponse:
 @app.route(route="pid", methods=["GET"])
 async def pid(req: Request) -> JSONResponse:
     return JSONResponse({"pid": os.getpid(), "ppid": os.getppid()})
+
+
+@app.route(route="docs", methods=["GET"])
+async def docs(req: Request) -> JSONResponse:  # never runs: the worker's FastAPI owns /docs
+    return JSONResponse({"ran": True})

@@ -35,6 +35,7 @@ RULES = {
     "slowloris": "64 silent connections do not stop a normal call",
     "bad_chunk_extensions": "chunk extensions with a bare LF or NUL are refused",
     "function_error_then_next_call": "a function error closes its connection (uvicorn): the next call works",
+    "paths_the_workers_fastapi_owns": "/docs, /openapi.json...: FastAPI answers, no invocation waits",
     "frontend_timeout": "no answer within the front end's limit: 502, the function runs on",
     "function_timeout": "functionTimeout exceeded: 500 and the worker restarted",
     "worker_restart_after_kill": "a dead worker is restarted (logged)",
@@ -218,6 +219,13 @@ def test_function_error_then_next_call(host: DevHost) -> None:
             assert session.get(f"{host.url}/fail", timeout=10).status_code == 500
             assert session.get(f"{host.url}/echo/x", timeout=10).status_code == 200
     assert "this function fails on purpose" in host.log_line("function 'fail'")
+
+
+def test_paths_the_workers_fastapi_owns(host: DevHost) -> None:
+    for _ in range(3):
+        response = requests.get(f"{host.url}/docs", timeout=10)
+        assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    host.log_line("/docs is served by the worker's FastAPI itself")
 
 
 def test_several_workers(host: DevHost) -> None:
