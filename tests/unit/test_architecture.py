@@ -18,6 +18,8 @@ PURE = [
     "shared/policy.py",
     "shared/models.py",
     "shared/conditions.py",
+    "shared/odata.py",
+    "shared/listing.py",
     "shared/gateway/routing.py",
     "shared/gateway/headers.py",
     "shared/gateway/tls.py",
