@@ -4,6 +4,7 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
 
 from functions.http import (
+    LIST_OPTIONS,
     Call,
     conditions,
     empty_response,
@@ -46,12 +47,13 @@ def _get(call: Call) -> Response:
 
 @bp.route(route="management/apis", methods=["GET"], auth_level=_ADMIN)
 async def list_apis(req: Request) -> Response:
-    return await respond(req, _list)
+    return await respond(req, _list, options=LIST_OPTIONS)
 
 
 def _list(call: Call) -> Response:
     top, after = paging(call)
-    return page_response(call, SERVICES.get().apis.list(top=top, after=after), top)
+    page = SERVICES.get().apis.list(top=top, after=after, filter_text=call.params.get("$filter"))
+    return page_response(call, page, top)
 
 
 @bp.route(route=_ITEM, methods=["DELETE"], auth_level=_ADMIN)

@@ -5,7 +5,7 @@ worker's event loop (which also serves the worker's HTTP)."""
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -39,10 +39,23 @@ class Call:
             raise InvalidRequestBody("The request body is not valid JSON.") from exc
 
 
-async def respond(req: Request, work: Callable[[Call], Response], *, body_limit: int = 0) -> Response:
+# The `$` options of a list route; an item route takes none. `api-version` is no `$` option:
+# accepted and ignored everywhere.
+LIST_OPTIONS = frozenset({"$top", "$skipToken", "$filter"})
+
+
+async def respond(
+    req: Request,
+    work: Callable[[Call], Response],
+    *,
+    body_limit: int = 0,
+    options: frozenset[str] = frozenset(),
+) -> Response:
     """Read the request (its body up to `body_limit` bytes), run `work` on a worker thread;
-    every refusal becomes `{"error": {...}}`, never a stack trace."""
+    every refusal becomes `{"error": {...}}`, never a stack trace. A `$` query option not in
+    `options` is refused before anything else: never ignored."""
     try:
+        refuse_unsupported_options(req.query_params.keys(), options)
         body = await read_body(req, body_limit) if body_limit else b""
         call = Call(req.headers, req.query_params, req.path_params, base_url(req), req.url.path, body)
         return await run_in_threadpool(work, call)
@@ -51,6 +64,15 @@ async def respond(req: Request, work: Callable[[Call], Response], *, body_limit:
     except Exception:
         log.exception("unexpected error")
         return error_response(CertgateError("An unexpected error occurred."))
+
+
+def refuse_unsupported_options(names: Iterable[str], supported: frozenset[str]) -> None:
+    for name in names:
+        if name.startswith("$") and name not in supported:
+            allowed = ", ".join(sorted(supported)) or "none"
+            raise InvalidQueryParameter(
+                f"The query option '{name}' is not supported here (supported: {allowed}).", target=name
+            )
 
 
 async def read_body(req: Request, limit: int) -> bytes:
@@ -129,7 +151,8 @@ def page_response(call: Call, page: Page, top: int) -> Response:
     body: dict[str, Any] = {"value": list(page.items), "count": page.count}
     if page.next_skip_token is not None:
         query: dict[str, str] = {"$top": str(top), "$skipToken": page.next_skip_token}
-        if "api-version" in call.params:
-            query["api-version"] = call.params["api-version"]
+        for kept in ("$filter", "api-version"):
+            if kept in call.params:
+                query[kept] = call.params[kept]
         body["nextLink"] = f"{call.base_url}{call.path}?{urlencode(query)}"
     return json_response(body)

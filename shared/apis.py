@@ -23,6 +23,7 @@ from shared.errors import (
     StorageUnavailable,
 )
 from shared.identifiers import validate_id
+from shared.listing import API_FIELDS, api_values, matcher, page_after
 from shared.models import Api, ApiSpec, Page
 from shared.storage.api_rows import ApiRows, PathReservation
 from shared.storage.certificate_rows import CertificateRows
@@ -77,10 +78,13 @@ class ApiService:
     def get_or_none(self, api_id: str) -> Api | None:
         return self._apis.find(validate_id(api_id, target="apiId"))
 
-    def list(self, *, top: int, after: str | None) -> Page:
-        apis, more = self._apis.page(after=after, top=top)
-        items = tuple(a.to_resource() for a in apis)
-        return Page(items, self._apis.table.count(), apis[-1].id if more and apis else None)
+    def list(self, *, top: int, after: str | None, filter_text: str | None = None) -> Page:
+        """One page of the APIs that match `filter_text` (`$filter`); `count` is every match
+        across pages."""
+        matches = matcher(filter_text, API_FIELDS)
+        found = [a for a in self._apis.all() if matches(api_values(a))]
+        apis, next_token = page_after(found, lambda a: a.id, after=after, top=top)
+        return Page(tuple(a.to_resource() for a in apis), len(found), next_token)
 
     def delete(self, api_id: str, conditions: Conditions = NO_CONDITIONS) -> bool:
         validate_id(api_id, target="apiId")

@@ -15,7 +15,9 @@ from shared.errors import (
     StorageUnavailable,
 )
 from shared.identifiers import validate_id
+from shared.listing import CERTIFICATE_FIELDS, certificate_values, matcher, page_after
 from shared.models import Certificate, Page, Upload
+from shared.odata import Value
 from shared.pkcs12 import ClientCertificate, load_pfx
 from shared.storage.api_rows import ApiRows
 from shared.storage.blobs import BlobStore, blob_name
@@ -24,6 +26,13 @@ from shared.storage.errors import EntityExists, EntityNotFound, EtagMismatch
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 8
+
+
+def _filter_values(cert: Certificate) -> dict[str, Value]:
+    info = cert.info
+    return certificate_values(
+        name=cert.id, subject=info.subject, thumbprint=info.thumbprint, expiration=info.expiration
+    )
 
 
 def envelope_context(certificate_id: str, version: str) -> bytes:
@@ -98,14 +107,18 @@ class CertificateService:
     def get_or_none(self, certificate_id: str) -> Certificate | None:
         return self._rows.find(validate_id(certificate_id, target="certificateId"))
 
-    def list(self, *, top: int, after: str | None) -> Page:
-        certs, more = self._rows.page(after=after, top=top)
+    def list(self, *, top: int, after: str | None, filter_text: str | None = None) -> Page:
+        """One page of the certificates that match `filter_text` (`$filter`); `count` is
+        every match across pages."""
+        matches = matcher(filter_text, CERTIFICATE_FIELDS)
+        found = [c for c in self._rows.all() if matches(_filter_values(c))]
+        certs, next_token = page_after(found, lambda c: c.id, after=after, top=top)
         usage = self._apis.usage()
         items = tuple(
             Certificate(c.id, c.version, c.info, used_by=tuple(usage.get(c.id, ()))).to_resource()
             for c in certs
         )
-        return Page(items, self._rows.table.count(), certs[-1].id if more and certs else None)
+        return Page(items, len(found), next_token)
 
     def delete(self, certificate_id: str, conditions: Conditions = NO_CONDITIONS) -> bool:
         """Delete unless an API uses it; True when deleted, False when there was nothing."""

@@ -40,6 +40,9 @@ class ApiRows:
         rows, more = self.table.page(after=after, top=top)
         return [_api(r, "") for r in rows], more
 
+    def all(self) -> list[Api]:
+        return [_api(r, "") for r in self.table.query()]
+
 
 class PathReservation:
     """Who owns an API path. The row key is the path with '/' written as '|' (Table Storage
