@@ -36,7 +36,12 @@ async def forward_gateway(req: Request) -> Response:
     except Exception:
         log.exception("unexpected error")
         return error_response(CertgateError("An unexpected error occurred."))
-    response = StreamingResponse(answer.body, status_code=answer.status)
+    response: Response
+    if answer.complete is not None:  # small, and already read: no streaming hand-offs
+        response = Response(answer.complete, status_code=answer.status)
+        response.raw_headers = []  # the backend's framing, not one computed here
+    else:
+        response = StreamingResponse(answer.body, status_code=answer.status)
     for name, value in answer.headers:  # every line, repeats and Set-Cookie values as sent
         response.headers.append(name, value)
     return response

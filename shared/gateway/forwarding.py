@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from urllib3.util import SKIP_HEADER
+from urllib3.util import SKIP_HEADER, wait_for_read
 
 from shared.errors import CertgateError, InvalidHeader, PayloadTooLarge
 from shared.gateway.backend_errors import backend_errors, translate
@@ -49,7 +50,8 @@ class GatewayRequest(NamedTuple):
 class GatewayResponse(NamedTuple):
     status: int
     headers: Headers
-    body: Iterator[bytes]  # close() it if not read to the end
+    body: Iterator[bytes]  # the body as it streams (close() a BackendBody not read to the end)
+    complete: bytes | None  # the whole body, already read, when it was small or empty
 
 
 class Forwarder:
@@ -108,11 +110,15 @@ class Forwarder:
             (time.perf_counter() - started) * 1000,
         )
         by_length = "transfer-encoding" not in answer.headers and "content-length" in answer.headers
-        return GatewayResponse(
-            answer.status,
-            response_headers(list(answer.headers.iteritems()), keep_length=by_length),
-            BackendBody(answer, watch, self._idle, self._timeout, route.api.id),
-        )
+        body = BackendBody(answer, watch, self._idle, route.api.id)
+        remaining = answer.length_remaining
+        small = by_length and remaining is not None and remaining <= CHUNK
+        returned = response_headers(list(answer.headers.iteritems()), keep_length=by_length)
+        if small or request.method == "HEAD" or answer.status in (204, 304):
+            # read here, on this thread: no hand-off per piece for the common small answer
+            complete = b"".join(body)
+            return GatewayResponse(answer.status, returned, iter((complete,)), complete)
+        return GatewayResponse(answer.status, returned, body, None)
 
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
         for _ in range(_ROTATION_RETRIES):
@@ -164,7 +170,6 @@ class Forwarder:
         assert isinstance(answer, urllib3.HTTPResponse)
         return answer
 
-
     def _body(self, body: Iterable[bytes], watch: Watch) -> Iterator[bytes]:
         """The request body as it arrives, each wait for the client bounded by the idle limit,
         cut off with 413 when a chunked one grows over the limit (the backend call is aborted:
@@ -183,18 +188,17 @@ class BackendBody(Iterator[bytes]):
     bounded by the idle limit. A failure midway raises: the answer must end as cut short,
     never as complete."""
 
-    def __init__(
-        self, answer: urllib3.HTTPResponse, watch: Watch, idle: float, timeout: float, api_id: str
-    ) -> None:
+    def __init__(self, answer: urllib3.HTTPResponse, watch: Watch, idle: float, api_id: str) -> None:
         self._answer = answer
         self._watch = watch
         self._idle = idle
-        self._timeout = timeout
         self._api_id = api_id
 
     def __next__(self) -> bytes:
         try:
             data = self._answer.read1(CHUNK)
+            if data:
+                data = self._join_what_is_here(data)
         except Exception as exc:
             error = translate(exc, self._watch, self._idle)
             log.warning("gateway api=%s body cut short: %s", self._api_id, error.message)
@@ -205,6 +209,25 @@ class BackendBody(Iterator[bytes]):
             raise StopIteration
         self._watch.extend(self._idle)
         return data
+
+    def _join_what_is_here(self, data: bytes) -> bytes:
+        """Add what has already arrived, up to CHUNK, without waiting: one piece per TLS record
+        (16 KiB) would cost a thread hand-off each; a piece that waited for more would hold back
+        the first bytes of a stream."""
+        connection = self._answer.connection
+        sock = connection.sock if connection is not None else None
+        if sock is None:
+            return data
+        pieces, size = [data], len(data)
+        while size < CHUNK and (
+            (isinstance(sock, ssl.SSLSocket) and sock.pending()) or wait_for_read(sock, 0)
+        ):
+            more = self._answer.read1(CHUNK - size)
+            if not more:
+                break
+            pieces.append(more)
+            size += len(more)
+        return b"".join(pieces)
 
     def close(self) -> None:
         """Give the connection back when the body was read to its end; else close it, so no
@@ -234,5 +257,3 @@ def _origin_form(url: str) -> str:
     """The request-target for the backend: path and query exactly as built."""
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
