@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ class Certificate:
     etag: str = ""
     used_by: tuple[str, ...] = ()
 
-    def to_resource(self) -> dict[str, Any]:
+    def to_resource(self, *, now: datetime | None = None) -> dict[str, Any]:
         info = self.info
         return {
             "id": f"/certificates/{self.id}",
@@ -45,8 +45,31 @@ class Certificate:
                 "keyType": info.key_type,
                 "chainLength": info.chain_length,
                 "usedBy": list(self.used_by),
+                **_certificate_facts(info, now or datetime.now(UTC)),
             },
         }
+
+
+EXPIRES_SOON = timedelta(days=30)
+
+
+def _certificate_facts(info: CertificateInfo, now: datetime) -> dict[str, Any]:
+    """The read-only facts computed when read (days left, warnings); those that rows stored
+    before they were recorded do not hold are left out rather than guessed."""
+    left = info.expiration - now
+    facts: dict[str, Any] = {}
+    if info.thumbprint_sha256 is not None:
+        facts["thumbprintSha256"] = info.thumbprint_sha256
+    if info.subject_alternative_names is not None:
+        facts["subjectAlternativeNames"] = list(info.subject_alternative_names)
+    facts["daysToExpiry"] = left // timedelta(days=1)
+    warnings = ["ExpiresSoon"] if left <= EXPIRES_SOON else []
+    if info.client_auth is False:
+        warnings.append("NotClientAuth")
+    if info.self_signed:
+        warnings.append("SelfSigned")
+    facts["warnings"] = warnings
+    return facts
 
 
 @dataclass(frozen=True)
@@ -103,36 +126,52 @@ class Upload:
     password: str
 
 
+# The properties each object of a body may hold: any other is refused, never dropped. Only
+# what is built is here (APIM's other credential kinds and TLS options are not, yet).
+_UPLOAD_FIELDS = ("data", "password")
+_API_FIELDS = ("displayName", "path", "serviceUrl", "credentials", "tls")
+_CREDENTIAL_FIELDS = ("certificateId", "certificateIds")
+_TLS_FIELDS = ("validateCertificateChain", "validateCertificateName")
+
+
 def parse_upload(body: Any) -> Upload:
     """Body of PUT /management/certificates/{id}: {"properties": {"data", "password"?}}."""
-    props = _properties(body)
+    props = _properties(body, _UPLOAD_FIELDS)
     data = props.get("data")
     if not isinstance(data, str) or not data:
-        raise InvalidRequestBody("'properties.data' must be the base64 of a .pfx file.", target="data")
+        raise InvalidRequestBody(
+            "'properties.data' must be the base64 of a .pfx file.", target="properties.data"
+        )
     password = props.get("password", "")
     if password is None:
         password = ""
     if not isinstance(password, str):
-        raise InvalidRequestBody("'properties.password' must be a string.", target="password")
+        raise InvalidRequestBody("'properties.password' must be a string.", target="properties.password")
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidRequestBody("'properties.data' is not valid base64.", target="data") from exc
+        raise InvalidRequestBody("'properties.data' is not valid base64.", target="properties.data") from exc
     return Upload(data=raw, password=password)
 
 
 def parse_api_spec(body: Any) -> ApiSpec:
     """Body of PUT /management/apis/{id}; validates every field before any storage call."""
-    props = _properties(body)
+    props = _properties(body, _API_FIELDS)
     display_name = props.get("displayName", "")
     path = props.get("path")
     service_url = props.get("serviceUrl")
     if not isinstance(display_name, str):
-        raise InvalidRequestBody("'properties.displayName' must be a string.", target="displayName")
+        raise InvalidRequestBody(
+            "'properties.displayName' must be a string.", target="properties.displayName"
+        )
     if not isinstance(path, str):
-        raise InvalidRequestBody("'properties.path' must be a string.", target="path")
+        raise InvalidRequestBody("'properties.path' must be a string.", target="properties.path")
+    if service_url is None:
+        raise InvalidServiceUrl(
+            "'properties.serviceUrl' must be an absolute URL.", target="properties.serviceUrl"
+        )
     if not isinstance(service_url, str):
-        raise InvalidServiceUrl("'properties.serviceUrl' must be an absolute URL.", target="serviceUrl")
+        raise InvalidRequestBody("'properties.serviceUrl' must be a string.", target="properties.serviceUrl")
     certificate_id = _certificate_id(props.get("credentials"))
     tls = _tls(props.get("tls"))
     _check_text(display_name, "displayName", MAX_DISPLAY_NAME, InvalidRequestBody)
@@ -160,36 +199,78 @@ def _check_text(value: str, name: str, limit: int, error: type[CertgateError]) -
         raise error(f"'{name}' holds control characters.", target=name)
 
 
-def _properties(body: Any) -> dict[str, Any]:
+def _properties(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if isinstance(body, dict):
+        _only_known(body, ("properties",), "")
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
-        raise InvalidRequestBody("The body must be a JSON object with a 'properties' object.")
+        raise InvalidRequestBody(
+            "The body must be a JSON object with a 'properties' object.", target="properties"
+        )
     props: dict[str, Any] = body["properties"]
+    _only_known(props, allowed, "properties")
     return props
 
 
+def _only_known(obj: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    """Refuse unknown properties, the first (in the body's order) named by its dotted path in
+    `target`: a misspelt field must never be dropped (an API would lose its certificate)."""
+    unknown = [f"{where}.{name}" if where else name for name in obj if name not in allowed]
+    if unknown:
+        raise InvalidRequestBody(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}: "
+            f"{repr(where) if where else 'the body'} accepts only {', '.join(map(repr, allowed))}.",
+            target=unknown[0],
+        )
+
+
 def _certificate_id(credentials: Any) -> str | None:
+    """`certificateId`, or APIM's `certificateIds` with exactly one id (not both)."""
+    where = "properties.credentials"
     if credentials is None:
         return None
     if not isinstance(credentials, dict):
-        raise InvalidRequestBody("'properties.credentials' must be an object.", target="credentials")
+        raise InvalidRequestBody(f"'{where}' must be an object.", target=where)
+    _only_known(credentials, _CREDENTIAL_FIELDS, where)
     cert_id = credentials.get("certificateId")
+    ids = credentials.get("certificateIds")
+    if ids is not None:
+        if cert_id is not None:
+            raise InvalidRequestBody(
+                f"Give '{where}.certificateId' or '{where}.certificateIds', not both.",
+                target=f"{where}.certificateIds",
+            )
+        if not isinstance(ids, list) or len(ids) != 1:
+            raise InvalidRequestBody(
+                f"'{where}.certificateIds' must be a list of exactly one certificate id.",
+                target=f"{where}.certificateIds",
+            )
+        cert_id = ids[0]
+        if not isinstance(cert_id, str):
+            raise InvalidRequestBody(
+                f"'{where}.certificateIds' must hold a string.", target=f"{where}.certificateIds"
+            )
+        return validate_id(cert_id, target=f"{where}.certificateIds")
     if cert_id is None:
         return None
     if not isinstance(cert_id, str):
-        raise InvalidRequestBody("'credentials.certificateId' must be a string.", target="certificateId")
-    return validate_id(cert_id, target="certificateId")
+        raise InvalidRequestBody(
+            f"'{where}.certificateId' must be a string.", target=f"{where}.certificateId"
+        )
+    return validate_id(cert_id, target=f"{where}.certificateId")
 
 
 def _tls(tls: Any) -> TlsSettings:
+    where = "properties.tls"
     if tls is None:
         return TlsSettings()
     if not isinstance(tls, dict):
-        raise InvalidRequestBody("'properties.tls' must be an object.", target="tls")
+        raise InvalidRequestBody(f"'{where}' must be an object.", target=where)
+    _only_known(tls, _TLS_FIELDS, where)
     values = {}
-    for name in ("validateCertificateChain", "validateCertificateName"):
+    for name in _TLS_FIELDS:
         value = tls.get(name, True)
         if not isinstance(value, bool):
-            raise InvalidRequestBody(f"'tls.{name}' must be true or false.", target=name)
+            raise InvalidRequestBody(f"'{where}.{name}' must be true or false.", target=f"{where}.{name}")
         values[name] = value
     return TlsSettings(values["validateCertificateChain"], values["validateCertificateName"])
 

@@ -10,17 +10,20 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography import x509
+from cryptography import exceptions, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from shared.errors import (
+    CertgateError,
     CertificateExpired,
     InvalidCertificate,
     InvalidPassword,
     MissingPrivateKey,
 )
+from shared.pkcs12_der import MalformedPfx, authenticated_safes, pfx_without_mac
 
 PrivateKey = (
     rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
@@ -38,6 +41,11 @@ class CertificateInfo:
     expiration: datetime
     key_type: str
     chain_length: int
+    # None on rows stored before these were recorded: unknown, never guessed
+    thumbprint_sha256: str | None = None
+    subject_alternative_names: tuple[str, ...] | None = None
+    client_auth: bool | None = None  # False when an extended key usage leaves out TLS client auth
+    self_signed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,12 @@ class ClientCertificate:
             expiration=self.leaf.not_valid_after_utc,
             key_type=_key_type(self.key),
             chain_length=1 + len(self.chain),
+            thumbprint_sha256=hashlib.sha256(self.leaf.public_bytes(serialization.Encoding.DER))
+            .hexdigest()
+            .upper(),
+            subject_alternative_names=subject_alternative_names(self.leaf),
+            client_auth=_allows_client_auth(self.leaf),
+            self_signed=_self_signed(self.leaf),
         )
 
 
@@ -77,21 +91,13 @@ def thumbprint(cert: x509.Certificate) -> str:
 
 def load_pfx(data: bytes, password: str, *, now: datetime | None = None) -> ClientCertificate:
     """Open a PKCS#12 file with its password and check it can serve as a client certificate."""
-    try:
-        loaded = pkcs12.load_pkcs12(data, password.encode("utf-8") if password else None)
-    except ValueError as exc:
-        if not _looks_like_pkcs12(data):
-            raise InvalidCertificate("The data is not a PKCS#12 (.pfx) file.", target="data") from exc
-        if not password:
-            # An empty password may be stored as "no password" or as an empty string.
-            try:
-                loaded = pkcs12.load_pkcs12(data, b"")
-            except ValueError:
-                raise InvalidPassword(
-                    "The password does not open this PKCS#12 file.", target="password"
-                ) from exc
-        else:
-            raise InvalidPassword("The password does not open this PKCS#12 file.", target="password") from exc
+    if "\x00" in password:
+        # PKCS#12 passwords are NUL-terminated (RFC 7292 B.1), and OpenSSL's Rust binding
+        # panics on one instead of raising: no file opens with it.
+        raise InvalidPassword("The password must not contain a NUL character.", target="password")
+    loaded = _open(data, password)
+    if loaded is None:
+        raise _refusal(data, password)
     if loaded.key is None:
         raise MissingPrivateKey("The PKCS#12 file holds no private key.", target="data")
     if loaded.cert is None:
@@ -111,6 +117,93 @@ def load_pfx(data: bytes, password: str, *, now: datetime | None = None) -> Clie
         )
     others = [c.certificate for c in loaded.additional_certs]
     return ClientCertificate(key=key, leaf=leaf, chain=_order_chain(leaf, others))
+
+
+def subject_alternative_names(cert: x509.Certificate) -> tuple[str, ...]:
+    """The subjectAltName entries as OpenSSL prints their kinds: `DNS:x`, `IP:1.2.3.4`,
+    `email:x`, `URI:x`, `DirName:<RFC 4514>`, `RID:<oid>`, `othername:<oid>`."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(_general_name(n) for n in names)
+
+
+def _general_name(name: x509.GeneralName) -> str:
+    if isinstance(name, x509.DNSName):
+        return f"DNS:{name.value}"
+    if isinstance(name, x509.IPAddress):
+        return f"IP:{name.value}"
+    if isinstance(name, x509.RFC822Name):
+        return f"email:{name.value}"
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return f"URI:{name.value}"
+    if isinstance(name, x509.DirectoryName):
+        return f"DirName:{name.value.rfc4514_string()}"
+    if isinstance(name, x509.RegisteredID):
+        return f"RID:{name.value.dotted_string}"
+    if isinstance(name, x509.OtherName):
+        return f"othername:{name.type_id.dotted_string}"
+    return str(name)  # pragma: no cover - the list above is every GeneralName kind
+
+
+def _allows_client_auth(cert: x509.Certificate) -> bool:
+    """No extended key usage allows every use (RFC 5280 4.2.1.12); anyExtendedKeyUsage too."""
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usages or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    """Issued by its own subject and signed by its own key."""
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, exceptions.InvalidSignature, exceptions.UnsupportedAlgorithm):
+        return False
+    return True
+
+
+# A password no upload gives: a part that opens with the given password but not with this one
+# depends on the password, so the given one is right.
+_PROBE = "certgate probe 4f1c9e2a"
+# Parts tried one by one when a file does not open; a real file has two or three.
+_MAX_PARTS = 8
+
+
+def _open(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates | None:
+    """The file opened with `password`, or None. An empty password may have been written as
+    "no password" or as an empty string: both are tried."""
+    candidates = [password.encode("utf-8")] if password else [None, b""]
+    for candidate in candidates:
+        try:
+            return pkcs12.load_pkcs12(data, candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def _refusal(data: bytes, password: str) -> CertgateError:
+    """Why a file did not open. OpenSSL says "Invalid password or PKCS12 data" for both, so:
+    a structure that does not add up (a truncated file always) is `InvalidCertificate`; so is
+    a file one of whose parts opens with this password, but not with another, without the MAC
+    (the password is right, the file is damaged). Else `InvalidPassword`. When nothing but the
+    MAC depends on the password (contents not encrypted), a damaged MAC reads as a wrong password."""
+    if not _looks_like_pkcs12(data):
+        return InvalidCertificate("The data is not a PKCS#12 (.pfx) file.", target="data")
+    try:
+        safes = authenticated_safes(data)
+    except MalformedPfx as exc:
+        return InvalidCertificate(f"The PKCS#12 file is truncated or damaged: {exc}.", target="data")
+    for safe in safes[:_MAX_PARTS]:
+        part = pfx_without_mac((safe,))
+        if _open(part, password) is not None and _open(part, _PROBE) is None:
+            return InvalidCertificate(
+                "The PKCS#12 file is damaged: the password opens it, but its contents do not check out.",
+                target="data",
+            )
+    return InvalidPassword("The password does not open this PKCS#12 file.", target="password")
 
 
 def _order_chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> tuple[x509.Certificate, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -58,7 +59,28 @@ def _entity(cert: Certificate) -> Entity:
         "Expiration": info.expiration,
         "KeyType": info.key_type,
         "ChainLength": info.chain_length,
+        **_optional(info),
     }
+
+
+# A table string property holds at most 64 KiB; a longer list of names is not recorded.
+_MAX_NAMES_JSON = 30_000
+
+
+def _optional(info: CertificateInfo) -> Entity:
+    """The facts added after the first rows were written: a row without them still reads."""
+    values: Entity = {}
+    if info.thumbprint_sha256 is not None:
+        values["ThumbprintSha256"] = info.thumbprint_sha256
+    if info.subject_alternative_names is not None:
+        names = json.dumps(list(info.subject_alternative_names), ensure_ascii=False)
+        if len(names) <= _MAX_NAMES_JSON:
+            values["SubjectAlternativeNames"] = names
+    if info.client_auth is not None:
+        values["ClientAuth"] = info.client_auth
+    if info.self_signed is not None:
+        values["SelfSigned"] = info.self_signed
+    return values
 
 
 def _certificate(entity: Entity, etag: str) -> Certificate:
@@ -70,8 +92,16 @@ def _certificate(entity: Entity, etag: str) -> Certificate:
         expiration=_utc(entity["Expiration"]),
         key_type=entity["KeyType"],
         chain_length=int(entity["ChainLength"]),
+        thumbprint_sha256=entity.get("ThumbprintSha256"),
+        subject_alternative_names=_names(entity.get("SubjectAlternativeNames")),
+        client_auth=entity.get("ClientAuth"),
+        self_signed=entity.get("SelfSigned"),
     )
     return Certificate(id=entity["RowKey"], version=entity["Version"], info=info, etag=etag)
+
+
+def _names(stored: str | None) -> tuple[str, ...] | None:
+    return None if stored is None else tuple(json.loads(stored))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -15,6 +15,7 @@ PURE = [
     "shared/identifiers.py",
     "shared/envelope.py",
     "shared/pkcs12.py",
+    "shared/pkcs12_der.py",
     "shared/policy.py",
     "shared/models.py",
     "shared/conditions.py",
