@@ -8,6 +8,7 @@ is sent and the backend's while it streams back (shared/gateway/watchdog.py).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import ssl
@@ -115,9 +116,14 @@ class Forwarder:
         small = by_length and remaining is not None and remaining <= CHUNK
         returned = response_headers(list(answer.headers.iteritems()), keep_length=by_length)
         if small or request.method == "HEAD" or answer.status in (204, 304):
-            # read here, on this thread: no hand-off per piece for the common small answer
-            complete = b"".join(body)
-            return GatewayResponse(answer.status, returned, iter((complete,)), complete)
+            # What has arrived is read here, on this thread: when that is the whole body (the
+            # common small answer) it goes back with no streaming hand-off at all. A backend
+            # that pauses mid-body is not waited for: the rest streams.
+            first = next(body, b"")
+            if answer.length_remaining == 0:
+                body.close()  # read to its end: the connection goes back to the pool
+                return GatewayResponse(answer.status, returned, iter((first,)), first)
+            return GatewayResponse(answer.status, returned, itertools.chain((first,), body), None)
         return GatewayResponse(answer.status, returned, body, None)
 
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:

@@ -130,19 +130,31 @@ def test_a_declared_length_over_the_limit_is_refused_before_forwarding(
     assert response.status_code == 413 and mtls_backend.requests == before
 
 
+EVENTS = {
+    "chunked": [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"7\r\ndata: 1\r\n",
+        b"7\r\ndata: 2\r\n",
+        b"7\r\ndata: 3\r\n0\r\n\r\n",
+    ],
+    # small and framed by length: what the gateway would read whole, if it waited for it
+    "length": [b"HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\ndata: 1", b"data: 2", b"data: 3"],
+}
+
+
+@pytest.mark.parametrize("framing", sorted(EVENTS))
 def test_the_first_bytes_arrive_before_the_backend_sends_its_last(
-    host: DevHost, root: CA, client_certs: dict[str, Issued], uid: str
+    host: DevHost, root: CA, client_certs: dict[str, Issued], uid: str, framing: str
 ) -> None:
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-    events = [head + b"7\r\ndata: 1\r\n", b"7\r\ndata: 2\r\n", b"7\r\ndata: 3\r\n0\r\n\r\n"]
-    with ScriptedBackend(root.issue_server(), root.cert_pem, [Answer(iter(events), pause=1.0)]) as server:
+    script = [Answer(iter(EVENTS[framing]), pause=1.0)]
+    with ScriptedBackend(root.issue_server(), root.cert_pem, script) as server:
         base = bind(host, uid, server.url, client_certs["ec"])
         started = time.monotonic()
-        arrivals = []
+        arrivals = []  # (seconds, byte): a byte at a time, so no client buffering hides when
         with requests.get(base + "/events", stream=True, timeout=30) as response:
             assert response.status_code == 200
-            for piece in response.iter_content(None):
-                arrivals.append((time.monotonic() - started, piece))
-    assert b"".join(p for _, p in arrivals) == b"data: 1data: 2data: 3"
-    assert arrivals[0][1] == b"data: 1" and arrivals[0][0] < 0.8  # the backend sends its last at 2 s
-    assert arrivals[-1][0] >= 1.9
+            for byte in response.iter_content(1):
+                arrivals.append((time.monotonic() - started, byte))
+    assert b"".join(b for _, b in arrivals) == b"data: 1data: 2data: 3"
+    assert arrivals[6][0] < 0.8  # all of "data: 1", long before the backend sends its last at 2 s
+    assert arrivals[7][0] >= 0.9 and arrivals[-1][0] >= 1.9
