@@ -12,7 +12,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -40,15 +40,10 @@ def _server_context(server: Issued, client_ca_pems: list[bytes] | None) -> ssl.S
 
 
 def _presented_chain_len(conn: ssl.SSLSocket) -> int | None:
-    """How many certificates the client sent, its leaf included. `get_unverified_chain` is public
-    from Python 3.13; before that only the private `_sslobj` has it (checked on 3.11), hence the
-    fallbacks and None where neither exists.
-    An OpenSSL client loaded with a bare leaf completes the chain from its own trust store, so a
-    root may be counted too."""
-    getter: Callable[[], list[Any] | None] | None = getattr(conn, "get_unverified_chain", None)
-    if getter is None:
-        getter = getattr(getattr(conn, "_sslobj", None), "get_unverified_chain", None)
-    chain = getter() if getter is not None else None
+    """How many certificates the client sent, its leaf included (`get_unverified_chain`, public
+    since Python 3.13). An OpenSSL client loaded with a bare leaf completes the chain from its
+    own trust store, so a root may be counted too."""
+    chain = conn.get_unverified_chain()
     return len(chain) if chain else None
 
 
