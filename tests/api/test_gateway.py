@@ -253,6 +253,17 @@ def test_failures_are_logged_with_the_api(
     assert "error=BackendUnreachable" in line and f"cert=...{client_certs['rsa'].thumbprint[-4:]}" in line
 
 
+def raw_get(host: DevHost, path: str, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+    """With http.client: no header of requests', and every response header line as it came."""
+    connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
 def test_nothing_is_added_to_the_request(
     gw: Management,
     gateway_host: DevHost,
@@ -261,11 +272,8 @@ def test_nothing_is_added_to_the_request(
     uid: str,
 ) -> None:
     bind(gw, uid, mtls_backend.url, client_certs["rsa"])
-    connection = http.client.HTTPConnection("127.0.0.1", gateway_host.port, timeout=10)
-    connection.request("GET", f"/gateway/{uid}/bare", headers={"Accept": "x/y"})  # no User-Agent
-    response = connection.getresponse()
-    seen = json.loads(response.read())
-    connection.close()
+    _, body = raw_get(gateway_host, f"/gateway/{uid}/bare", {"Accept": "x/y"})  # no User-Agent
+    seen = json.loads(body)
     names = sorted(name.lower() for name, _ in seen["headers"])
     assert names == [
         "accept",
@@ -291,11 +299,7 @@ def test_repeated_response_headers(
     bind(gw, uid, mtls_backend.url, client_certs["ec"])
     cookies = ["a=b/c+d==; Path=/", "b=2", "p=1; Secure; Partitioned", 'q="x,y"; SameSite=None; Secure']
     wanted = " | ".join([f"Set-Cookie: {c}" for c in cookies] + ["X-Multi: one", "X-Multi: two"])
-    connection = http.client.HTTPConnection("127.0.0.1", gateway_host.port, timeout=10)
-    connection.request("GET", f"/gateway/{uid}", headers={"X-Echo-Set-Header": wanted})
-    response = connection.getresponse()
-    response.read()
-    connection.close()
+    response, _ = raw_get(gateway_host, f"/gateway/{uid}", {"X-Echo-Set-Header": wanted})
     assert response.status == 200
     assert response.msg.get_all("Set-Cookie") == cookies
     assert response.msg.get_all("X-Multi") == ["one", "two"]

@@ -48,6 +48,11 @@ def peak_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+def assert_bounded(pids: list[int], before: list[int]) -> None:
+    growth = [(peak_kib(p) - b) * 1024 for p, b in zip(pids, before, strict=True)]
+    assert max(growth) < GROWTH, growth
+
+
 def processes(host: DevHost) -> list[int]:
     """The host process and its worker (its pid as /health reports it)."""
     return [
@@ -78,8 +83,7 @@ def test_a_large_download_streams_in_bounded_memory(
             for piece in response.iter_content(1 << 20):
                 got += len(piece)
         assert got == size
-    growth = [(peak_kib(p) - b) * 1024 for p, b in zip(pids, before, strict=True)]
-    assert max(growth) < GROWTH, growth
+    assert_bounded(pids, before)
 
 
 def test_a_large_chunked_upload_streams_in_bounded_memory(
@@ -101,8 +105,7 @@ def test_a_large_chunked_upload_streams_in_bounded_memory(
     seen = response.json()
     assert (seen["body_len"], seen["body_sha256"]) == (256 * MiB, digest.hexdigest())
     assert "content-length" not in {name.lower() for name, _ in seen["headers"]}  # still chunked
-    growth = [(peak_kib(p) - b) * 1024 for p, b in zip(pids, before, strict=True)]
-    assert max(growth) < GROWTH, growth
+    assert_bounded(pids, before)
 
 
 def test_a_chunked_upload_over_the_limit_is_cut_with_413(
