@@ -6,10 +6,11 @@ import logging
 
 from shared.changes import ChangeFeed
 from shared.conditions import NO_CONDITIONS, Conditions
-from shared.envelope import EnvelopeError, KeyRing, key_id_of, open_sealed, seal
+from shared.envelope import EnvelopeError, KeyMissing, KeyRing, key_id_of, open_sealed, seal
 from shared.errors import (
     CertificateInUse,
     ErrorDetail,
+    KeyRingMismatch,
     PreconditionFailed,
     ResourceNotFound,
     StorageUnavailable,
@@ -154,11 +155,38 @@ class CertificateService:
     def load_material(self, cert: Certificate) -> bytes:
         """The decrypted PEM bundle (key and chain) of one certificate version."""
         sealed, _ = self._blobs.read(blob_name(cert.id, cert.version))
-        return open_sealed(self._ring, sealed, envelope_context(cert.id, cert.version))
+        return self._open(cert.id, cert.version, sealed)
+
+    def _open(self, certificate_id: str, version: str, sealed: bytes) -> bytes:
+        try:
+            return open_sealed(self._ring, sealed, envelope_context(certificate_id, version))
+        except KeyMissing as exc:
+            log.error(
+                "certificate %s version %s is sealed under key id %s, which the key ring cannot "
+                "open (ring holds %s)",
+                certificate_id,
+                version,
+                exc.key_id,
+                ", ".join(self._ring.ids),
+            )
+            why = (
+                "holds another key under that id"
+                if exc.key_id in self._ring.ids
+                else "does not hold that key id"
+            )
+            raise KeyRingMismatch(
+                f"Certificate '{certificate_id}' is sealed under key id '{exc.key_id}' and "
+                f"CERTGATE_ENCRYPTION_KEYS {why}: put that key back in the ring (oldest first) "
+                "or upload the certificate again.",
+                target=certificate_id,
+            ) from exc
 
     def reencrypt_all(self) -> tuple[int, int]:
-        """Re-seal every stored version under the ring's newest key; (re-sealed, already current)."""
+        """Re-seal every stored version under the ring's newest key; (re-sealed, already current).
+        Versions the ring cannot open are left as they are and, once the rest is done, reported
+        together: KeyRingMismatch with one detail per version."""
         resealed = current = 0
+        unopenable: list[ErrorDetail] = []
         for cert in self._rows.all():
             name = blob_name(cert.id, cert.version)
             try:
@@ -168,8 +196,12 @@ class CertificateService:
             if key_id_of(sealed) == self._ring.current_id:
                 current += 1
                 continue
-            context = envelope_context(cert.id, cert.version)
-            fresh = seal(self._ring, open_sealed(self._ring, sealed, context), context)
+            try:
+                plain = self._open(cert.id, cert.version, sealed)
+            except KeyRingMismatch as exc:
+                unopenable.append(ErrorDetail(exc.code, exc.message, cert.id))
+                continue
+            fresh = seal(self._ring, plain, envelope_context(cert.id, cert.version))
             try:
                 self._blobs.overwrite(name, fresh, key_id=self._ring.current_id, etag=etag)
             except (EtagMismatch, EntityNotFound):
@@ -181,6 +213,13 @@ class CertificateService:
                 cert.version,
                 self._ring.current_id,
             )
+        if unopenable:
+            raise KeyRingMismatch(
+                f"{len(unopenable)} stored certificate version(s) are sealed under key ids that "
+                f"CERTGATE_ENCRYPTION_KEYS does not hold; {resealed} re-sealed, {current} already "
+                "current. Put the missing keys back in the ring and run again.",
+                details=tuple(unopenable),
+            )
         return resealed, current
 
     def _same_material(self, existing: Certificate, material: ClientCertificate) -> bool:
@@ -188,8 +227,8 @@ class CertificateService:
             return False
         try:
             return self.load_material(existing) == material.to_pem_bundle()
-        except (EntityNotFound, EnvelopeError):
-            return False
+        except (EntityNotFound, EnvelopeError, KeyRingMismatch):
+            return False  # unreadable here: the upload replaces it with a blob this ring opens
 
     def _with_usage(self, cert: Certificate) -> Certificate:
         users = tuple(self._apis.using_certificate(cert.id))

@@ -30,6 +30,15 @@ class EnvelopeError(Exception):
     """A stored envelope cannot be opened: unknown key id, tampered or foreign data."""
 
 
+class KeyMissing(EnvelopeError):
+    """The envelope names a key id that the ring lacks, or the ring's key of that id does not
+    unwrap it (another key under the same id). Not tampering: the ring is the wrong one."""
+
+    def __init__(self, message: str, *, key_id: str) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
 @dataclass(frozen=True)
 class KeyRing:
     """Key-encryption keys by id, oldest first; the last one wraps new data keys."""
@@ -40,11 +49,15 @@ class KeyRing:
     def current_id(self) -> str:
         return self.keys[-1][0]
 
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.keys)
+
     def get(self, kid: str) -> bytes:
         for key_id, key in self.keys:
             if key_id == kid:
                 return key
-        raise EnvelopeError(f"key id '{kid}' is not in the key ring")
+        raise KeyMissing(f"key id '{kid}' is not in the key ring", key_id=kid)
 
     def __repr__(self) -> str:  # never show key bytes, even in a traceback
         return f"KeyRing(ids={[k for k, _ in self.keys]})"
@@ -99,8 +112,12 @@ def open_sealed(ring: KeyRing, envelope: bytes, context: bytes) -> bytes:
     header, kid, wrapped, nonce, ciphertext = _split(envelope)
     try:
         data_key = aes_key_unwrap(ring.get(kid), wrapped)
+    except InvalidUnwrap as exc:  # RFC 3394's integrity check: this is not the key that wrapped it
+        message = f"the ring's key '{kid}' is not the key that sealed this envelope"
+        raise KeyMissing(message, key_id=kid) from exc
+    try:
         return AESGCM(data_key).decrypt(nonce, ciphertext, header + context)
-    except (InvalidUnwrap, InvalidTag) as exc:
+    except InvalidTag as exc:
         raise EnvelopeError("envelope failed authentication (wrong key or context)") from exc
 
 

@@ -136,6 +136,13 @@ class LoopDetected(CertgateError):
     code = "LoopDetected"
 
 
+class KeyRingMismatch(CertgateError):
+    """A stored blob is sealed under a key id that CERTGATE_ENCRYPTION_KEYS lacks (or holds
+    another key under that id). The message names the key id, never the key."""
+
+    code = "KeyRingMismatch"
+
+
 class StorageUnavailable(CertgateError):
     status = 503
     code = "StorageUnavailable"

@@ -24,6 +24,8 @@ def main() -> int:
         resealed, current = services.certificates.reencrypt_all()
     except (ConfigurationError, CertgateError) as exc:
         print(f"reencrypt failed: {exc}", file=sys.stderr)
+        for detail in exc.details if isinstance(exc, CertgateError) else ():
+            print(f"  {detail.target}: {detail.message}", file=sys.stderr)
         return 1
     print(
         json.dumps(
