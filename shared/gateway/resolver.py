@@ -4,7 +4,9 @@ each API's route (API row and certificate row). Steady state costs no storage ca
 request, whatever the request paths and however many APIs there are.
 
 Freshness: this worker's own writes drop the snapshot at once (`invalidate`), and so do those
-of its sibling workers, seen through the beacon at the next request. Other instances' writes
+of its sibling workers, seen through the beacon at the next request. A dropped snapshot is kept
+as the fallback: when the reload after a write fails, it is served again (the write's own change
+not yet visible) until the next marker check reloads. Other instances' writes
 move the change marker, read at most once per TTL by a thread that the first call after the
 TTL starts; it builds the next snapshot (warming the routes in use) while every call keeps
 serving the current one: no stampede of reloads, and no call waits for one. When storage is
@@ -64,6 +66,7 @@ class Resolver:
         self._beacon = beacon
         self._beacon_seen = beacon.value() if beacon is not None else 0
         self._snapshot: _Snapshot | None = None
+        self._fallback: _Snapshot | None = None  # the last snapshot dropped by a write
         self._generation = 0  # moves on every invalidation: a load that overlapped one is stale
         self._lock = threading.Lock()  # guards the fields above and the marker state
         self._load_lock = threading.Lock()  # one load at a time: the others wait and share it
@@ -77,7 +80,7 @@ class Resolver:
         if self._beacon is not None and self._beacon.value() != self._beacon_seen:
             self._sibling_wrote()
         self._refresh_if_due()
-        snapshot = self._snapshot or self._load_snapshot()
+        snapshot = self._snapshot or self._load_or_fall_back()
         for path in candidate_paths(segments):
             if path in snapshot.index:
                 route = snapshot.routes[path] if path in snapshot.routes else self._load_route(snapshot, path)
@@ -89,8 +92,7 @@ class Resolver:
         """Drop the snapshot; with the marker's ETag after this instance's own write, the next
         marker check will not reload a second time."""
         with self._lock:
-            self._snapshot = None
-            self._generation += 1
+            self._drop_snapshot()
             if marker_etag is not None:
                 self._marker_etag = marker_etag
             if self._beacon is not None:
@@ -104,8 +106,32 @@ class Resolver:
             if value == self._beacon_seen:
                 return  # another thread got here first
             self._beacon_seen = value
-            self._snapshot = None
-            self._generation += 1
+            self._drop_snapshot()
+
+    def _drop_snapshot(self) -> None:
+        """With the lock held: the next call reloads; what was served stays as the fallback."""
+        if self._snapshot is not None:
+            self._fallback = self._snapshot
+        self._snapshot = None
+        self._generation += 1
+
+    def _load_or_fall_back(self) -> _Snapshot:
+        """Reload after a write; when storage fails, serve the snapshot the write dropped and
+        let the next marker check (one per TTL, on its own thread) reload it."""
+        try:
+            return self._load_snapshot()
+        except StorageUnavailable:
+            with self._lock:
+                fallback = self._snapshot or self._fallback
+                if fallback is None:
+                    raise
+                if self._snapshot is None:
+                    self._snapshot = fallback
+                    if not self._degraded:
+                        log.warning("storage unreachable: serving the last known configuration")
+                    self._degraded = True  # the marker check reloads even if the marker is quiet
+                    self._checked_at = time.monotonic()
+            return fallback
 
     def _load_snapshot(self) -> _Snapshot:
         with self._load_lock:
@@ -123,6 +149,7 @@ class Resolver:
             if generation != self._generation:
                 return False  # a write of this instance happened meanwhile: read again
             self._snapshot = snapshot
+            self._fallback = None
             self._loaded_at = time.monotonic()
             return True
 
