@@ -1,4 +1,4 @@
-"""APIs: PUT, GET, LIST, DELETE and the policy under /management/apis."""
+"""APIs: PUT, GET, HEAD, LIST, DELETE and the policy (GET, HEAD) under /management/apis."""
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
@@ -8,6 +8,7 @@ from functions.http import (
     Call,
     conditions,
     empty_response,
+    etag_response,
     json_response,
     page_response,
     paging,
@@ -45,6 +46,15 @@ def _get(call: Call) -> Response:
     return json_response(api.to_resource(), etag=api.etag)
 
 
+@bp.route(route=_ITEM, methods=["HEAD"], auth_level=_ADMIN)
+async def head_api(req: Request) -> Response:
+    return await respond(req, _head)
+
+
+def _head(call: Call) -> Response:
+    return etag_response(SERVICES.get().apis.etag(route_id(call, "apiId")))
+
+
 @bp.route(route="management/apis", methods=["GET"], auth_level=_ADMIN)
 async def list_apis(req: Request) -> Response:
     return await respond(req, _list, options=LIST_OPTIONS)
@@ -74,3 +84,8 @@ async def get_api_policy(req: Request) -> Response:
 def _policy(call: Call) -> Response:
     api = SERVICES.get().apis.get(route_id(call, "apiId"))
     return json_response(policy_resource(api), etag=api.etag)
+
+
+@bp.route(route=_ITEM + "/policy", methods=["HEAD"], auth_level=_ADMIN)
+async def head_api_policy(req: Request) -> Response:
+    return await respond(req, _head)  # the policy's ETag is its API's

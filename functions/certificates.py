@@ -1,4 +1,4 @@
-"""Certificates: PUT, GET, LIST and DELETE under /management/certificates."""
+"""Certificates: PUT, GET, HEAD, LIST and DELETE under /management/certificates."""
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
@@ -8,6 +8,7 @@ from functions.http import (
     Call,
     conditions,
     empty_response,
+    etag_response,
     json_response,
     page_response,
     paging,
@@ -43,6 +44,15 @@ async def get_certificate(req: Request) -> Response:
 def _get(call: Call) -> Response:
     cert = SERVICES.get().certificates.get(route_id(call, "certificateId"))
     return json_response(cert.to_resource(), etag=cert.etag)
+
+
+@bp.route(route=_ITEM, methods=["HEAD"], auth_level=_ADMIN)
+async def head_certificate(req: Request) -> Response:
+    return await respond(req, _head)
+
+
+def _head(call: Call) -> Response:
+    return etag_response(SERVICES.get().certificates.etag(route_id(call, "certificateId")))
 
 
 @bp.route(route="management/certificates", methods=["GET"], auth_level=_ADMIN)

@@ -120,6 +120,11 @@ def empty_response(status: int) -> Response:
     return Response(status_code=status)
 
 
+def etag_response(etag: str) -> Response:
+    """A HEAD's answer: the resource's ETag, no body (the server sends none for HEAD)."""
+    return Response(status_code=200, headers={"ETag": etag})
+
+
 def conditions(call: Call) -> Conditions:
     return Conditions(call.headers.get("If-Match"), call.headers.get("If-None-Match"))
 

@@ -4,8 +4,9 @@ Guarantees rest on single-entity conditional writes:
 - a path belongs to one API: its reservation row is created atomically, then confirmed by
   ETag after the API row is written; whoever loses the confirmation rolls back;
 - an API is never left bound to a deleted certificate: after writing the API row, the bind
-  touches the certificate row (If-Match: *, so it fails only if the row is gone) and rolls back
-  if it is gone; the delete, which deletes by the ETag it read, must then look again.
+  reads the certificate's deletion intent, then the certificate, and rolls back if a delete is
+  under way or the certificate is gone (the argument: DeletionIntents). It writes nothing of
+  the certificate's, so binds never move its ETag.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.listing import API_FIELDS, api_values, matcher, page_after
 from shared.models import Api, ApiSpec, Page
 from shared.storage.api_rows import ApiRows, PathReservation
 from shared.storage.certificate_rows import CertificateRows
+from shared.storage.deletion_intents import DeletionIntents
 from shared.storage.errors import EntityExists, EntityNotFound, EtagMismatch
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,12 @@ class ApiService:
         paths: PathReservation,
         certificates: CertificateRows,
         changes: ChangeFeed,
+        intents: DeletionIntents,
     ) -> None:
         self._apis = apis
         self._paths = paths
         self._certificates = certificates
+        self._intents = intents
         self._changes = changes
 
     def put(self, api_id: str, spec: ApiSpec, conditions: Conditions = NO_CONDITIONS) -> tuple[Api, bool]:
@@ -74,6 +78,10 @@ class ApiService:
         if api is None:
             raise ResourceNotFound(f"API '{api_id}' does not exist.", target=api_id)
         return api
+
+    def etag(self, api_id: str) -> str:
+        """The API's ETag (HEAD, of the API and of its policy): one point read."""
+        return self.get(api_id).etag
 
     def get_or_none(self, api_id: str) -> Api | None:
         return self._apis.find(validate_id(api_id, target="apiId"))
@@ -150,13 +158,15 @@ class ApiService:
         raise StorageUnavailable(f"Path '{path}' kept changing; try again.")
 
     def _confirm_binding(self, written: Api, existing: Api | None, certificate_id: str) -> None:
-        try:
-            self._certificates.touch(certificate_id)
-        except EntityNotFound:
-            self._roll_back(written, existing)
-            raise CertificateNotFound(
-                f"Certificate '{certificate_id}' was deleted meanwhile.", target="certificateId"
-            ) from None
+        """Two point reads, the intent first (DeletionIntents says why that order)."""
+        if self._intents.is_live(certificate_id):
+            problem = "is being deleted"
+        elif self._certificates.find(certificate_id) is None:
+            problem = "was deleted meanwhile"
+        else:
+            return
+        self._roll_back(written, existing)
+        raise CertificateNotFound(f"Certificate '{certificate_id}' {problem}.", target="certificateId")
 
     def _roll_back(self, written: Api, existing: Api | None) -> None:
         try:

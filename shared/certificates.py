@@ -1,8 +1,11 @@
-"""Certificate use cases: upload (with rotation), get, list and delete with in-use protection."""
+"""Certificate use cases: upload (with rotation), get, list and delete with in-use protection
+(guarded by a deletion intent, never by writing the certificate's row: see DeletionIntents)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 
 from shared.changes import ChangeFeed
 from shared.conditions import NO_CONDITIONS, Conditions
@@ -23,10 +26,13 @@ from shared.pkcs12 import ClientCertificate, load_pfx
 from shared.storage.api_rows import ApiRows
 from shared.storage.blobs import BlobStore, blob_name
 from shared.storage.certificate_rows import CertificateRows, new_version
+from shared.storage.deletion_intents import DeletionIntents
 from shared.storage.errors import EntityExists, EntityNotFound, EtagMismatch
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 8
+# A delete that has held its intent this long stops before deleting the row (see DeletionIntents).
+DELETE_DEADLINE_SECONDS = 60.0
 
 
 def _filter_values(cert: Certificate) -> dict[str, Value]:
@@ -49,9 +55,11 @@ class CertificateService:
         blobs: BlobStore,
         ring: KeyRing,
         changes: ChangeFeed,
+        intents: DeletionIntents,
     ) -> None:
         self._rows = rows
         self._apis = apis
+        self._intents = intents
         self._blobs = blobs
         self._ring = ring
         self._changes = changes
@@ -121,36 +129,72 @@ class CertificateService:
         )
         return Page(items, len(found), next_token)
 
+    def etag(self, certificate_id: str) -> str:
+        """The certificate's ETag (HEAD): one point read; ResourceNotFound when missing."""
+        cert = self.get_or_none(certificate_id)
+        if cert is None:
+            raise ResourceNotFound(f"Certificate '{certificate_id}' does not exist.", target=certificate_id)
+        return cert.etag
+
     def delete(self, certificate_id: str, conditions: Conditions = NO_CONDITIONS) -> bool:
-        """Delete unless an API uses it; True when deleted, False when there was nothing."""
+        """Delete unless an API uses it; True when deleted, False when there was nothing. Refused
+        (409) or not, the certificate's row is written only by the delete itself."""
         validate_id(certificate_id, target="certificateId")
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             cert = self._rows.find(certificate_id)
             conditions.check(cert.etag if cert else None)
             if cert is None:
                 return False
-            users = self._apis.using_certificate(certificate_id)
-            if users:
-                raise CertificateInUse(
-                    f"Certificate '{certificate_id}' is used by {len(users)} API(s): "
-                    + ", ".join(users)
-                    + ". Unbind them first.",
-                    target=certificate_id,
-                    details=tuple(
-                        ErrorDetail("CertificateInUse", f"API '{u}' uses this certificate.", u) for u in users
-                    ),
-                )
-            try:
-                # By ETag: a bind that slipped in after the query above has touched the row.
-                self._rows.delete(cert)
-            except EtagMismatch:
+            started = time.monotonic()
+            intent = self._claim_intent(certificate_id)
+            if intent is None:  # another delete of it is under way: see how it ends
+                time.sleep(0.05 * (attempt + 1))
                 continue
+            try:
+                deleted = self._delete_unused(cert, started)
+            finally:
+                with contextlib.suppress(EtagMismatch):  # taken over as stale: no longer ours
+                    self._intents.delete(certificate_id, etag=intent)
+            if not deleted:
+                continue  # replaced meanwhile: look again (If-Match is checked again)
             for name in self._blobs.names(f"{certificate_id}/"):
                 self._blobs.delete(name)
             self._changes.publish()
             log.info("certificate %s deleted", certificate_id)
             return True
         raise StorageUnavailable("The certificate kept changing during the delete; try again.")
+
+    def _claim_intent(self, certificate_id: str) -> str | None:
+        try:
+            return self._intents.create(certificate_id)
+        except EntityExists:
+            pass
+        try:
+            return self._intents.take_over_if_stale(certificate_id)
+        except (EntityExists, EtagMismatch, EntityNotFound):
+            return None
+
+    def _delete_unused(self, cert: Certificate, started: float) -> bool:
+        """With our intent held: 409 if an API uses `cert`, else delete its row by ETag;
+        False when it was replaced meanwhile."""
+        users = self._apis.using_certificate(cert.id)
+        if users:
+            raise CertificateInUse(
+                f"Certificate '{cert.id}' is used by {len(users)} API(s): "
+                + ", ".join(users)
+                + ". Unbind them first.",
+                target=cert.id,
+                details=tuple(
+                    ErrorDetail("CertificateInUse", f"API '{u}' uses this certificate.", u) for u in users
+                ),
+            )
+        if time.monotonic() - started > DELETE_DEADLINE_SECONDS:
+            raise StorageUnavailable("Storage was too slow to delete the certificate safely; try again.")
+        try:
+            self._rows.delete(cert)
+        except EtagMismatch:
+            return False
+        return True
 
     def load_material(self, cert: Certificate) -> bytes:
         """The decrypted PEM bundle (key and chain) of one certificate version."""

@@ -18,6 +18,7 @@ from shared.storage.blobs import BlobStore
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 from shared.storage.clients import Provisioner, StorageClients, build_clients
+from shared.storage.deletion_intents import DeletionIntents
 from shared.storage.tables import EntityTable
 
 
@@ -40,9 +41,11 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     cert_rows = CertificateRows(EntityTable(tables["certificates"], "certificate"))
     api_rows = ApiRows(EntityTable(tables["apis"], "api"))
     paths = PathReservation(EntityTable(tables["paths"], "path"))
+    # A partition of its own in the certificates table: no table to provision, none in lists.
+    intents = DeletionIntents(EntityTable(tables["certificates"], "deletion"))
     changes = ChangeFeed(ChangeMarker(EntityTable(tables["meta"], "meta")), beacon)
     certificates = CertificateService(
-        cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes
+        cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes, intents
     )
     resolver = Resolver(
         paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds, beacon=beacon
@@ -60,7 +63,7 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
         settings=settings,
         provisioner=Provisioner(clients),
         certificates=certificates,
-        apis=ApiService(api_rows, paths, cert_rows, changes),
+        apis=ApiService(api_rows, paths, cert_rows, changes, intents),
         resolver=resolver,
         forwarder=forwarder,
         clients=clients,

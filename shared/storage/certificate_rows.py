@@ -25,13 +25,6 @@ class CertificateRows:
     def replace(self, cert: Certificate, *, etag: str) -> str:
         return self.table.replace(cert.id, _entity(cert), etag=etag)
 
-    def touch(self, certificate_id: str) -> str:
-        """Change the row's ETag (and nothing a client sees but the ETag) if the row exists: a
-        bind does this after writing its API, so that a racing delete, which deletes by ETag,
-        must look again for the APIs that use the certificate. If-Match: *, so concurrent binds
-        of one certificate do not contend."""
-        return self.table.merge_if_present(certificate_id, {"BindStamp": uuid.uuid4().hex})
-
     def delete(self, cert: Certificate) -> None:
         self.table.delete(cert.id, etag=cert.etag)
 

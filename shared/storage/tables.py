@@ -48,17 +48,6 @@ class EntityTable:
             )
         return str(meta["etag"])
 
-    def merge_if_present(self, row_key: str, values: Entity) -> str:
-        """Merge `values` into the row whatever its ETag (If-Match: *); EntityNotFound when the
-        row is gone. The row's ETag changes either way."""
-        with storage_errors(f"merge in {self._client.table_name}"):
-            meta = self._client.update_entity(
-                self._entity(row_key, values),
-                mode=UpdateMode.MERGE,
-                match_condition=MatchConditions.Unconditionally,
-            )
-        return str(meta["etag"])
-
     def upsert(self, row_key: str, values: Entity) -> str:
         with storage_errors(f"upsert in {self._client.table_name}"):
             meta = self._client.upsert_entity(self._entity(row_key, values), mode=UpdateMode.REPLACE)

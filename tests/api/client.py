@@ -50,6 +50,9 @@ class Management:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.get(f"{self.base}{path}", timeout=30, **kwargs)
 
+    def head(self, path: str) -> requests.Response:
+        return self.session.head(f"{self.base}{path}", timeout=30)
+
     def delete(self, path: str, **headers: str) -> requests.Response:
         return self.session.delete(f"{self.base}{path}", headers=_h(headers), timeout=30)
 

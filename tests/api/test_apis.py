@@ -144,3 +144,19 @@ def test_overlong_fields(mgmt: Management, uid: str) -> None:
         json={"properties": {"path": uid, "serviceUrl": "https://x.example", "displayName": "d" * 200_000}},
     )
     assert response.status_code == 400 and error_code(response) == "InvalidRequestBody"
+
+
+def test_head_of_an_api_and_its_policy(mgmt: Management, cert_id: str, uid: str) -> None:
+    item = f"/management/apis/{uid}"
+    for path in (item, item + "/policy"):
+        missing = mgmt.head(path)
+        assert missing.status_code == 404 and missing.content == b"", path
+    etag = mgmt.put_api(uid, f"{uid}/h", "https://backend.invalid", cert_id).headers["ETag"]
+    for path in (item, item + "/policy"):
+        found = mgmt.head(path)
+        assert found.status_code == 200 and found.content == b"", path
+        assert found.headers["ETag"] == etag == mgmt.get(path).headers["ETag"], path
+    changed = mgmt.put_api(uid, f"{uid}/h2", "https://backend.invalid", cert_id).headers["ETag"]
+    assert changed != etag and mgmt.head(item).headers["ETag"] == changed
+    assert mgmt.delete(item).status_code == 200
+    assert mgmt.head(item).status_code == 404

@@ -167,3 +167,34 @@ def test_delete_refused_while_in_use(mgmt: Management, client_rsa: Issued, uid: 
         assert mgmt.delete(f"/management/apis/{uid}-api{n}").status_code == 200
     assert mgmt.delete(f"/management/certificates/{uid}").status_code == 200
     assert mgmt.get(f"/management/certificates/{uid}").status_code == 404
+
+
+def test_delete_with_the_uploads_etag_while_in_use(mgmt: Management, client_rsa: Issued, uid: str) -> None:
+    """Binds, a change and an unbind never move the ETag: If-Match with the upload's is 409, not 412."""
+    item = f"/management/certificates/{uid}"
+    etag = mgmt.upload(uid, pfx_cryptography(client_rsa, "pw"), "pw").headers["ETag"]
+    for n in (1, 2, 3):
+        assert mgmt.put_api(f"{uid}-a{n}", f"{uid}/a{n}", "https://backend.invalid", uid).status_code == 201
+    assert mgmt.put_api(f"{uid}-a1", f"{uid}/a1b", "https://backend.invalid", uid).status_code == 200
+    assert mgmt.put_api(f"{uid}-a3", f"{uid}/a3", "https://backend.invalid").status_code == 200  # unbound
+    refused = mgmt.delete(item, If_Match=etag)
+    assert refused.status_code == 409 and error_code(refused) == "CertificateInUse", refused.text
+    assert [d["target"] for d in refused.json()["error"]["details"]] == [f"{uid}-a1", f"{uid}-a2"]
+    assert mgmt.head(item).headers["ETag"] == etag  # the refused delete changed nothing either
+    assert mgmt.delete(item, If_Match='"stale"').status_code == 412  # the twin: a wrong ETag
+    for n in (1, 2, 3):
+        assert mgmt.delete(f"/management/apis/{uid}-a{n}").status_code == 200
+    assert mgmt.delete(item, If_Match=etag).status_code == 200
+
+
+def test_head(mgmt: Management, client_ec: Issued, uid: str) -> None:
+    item = f"/management/certificates/{uid}"
+    missing = mgmt.head(item)
+    assert missing.status_code == 404 and missing.content == b""
+    etag = mgmt.upload(uid, pfx_cryptography(client_ec, "pw"), "pw").headers["ETag"]
+    found = mgmt.head(item)
+    assert found.status_code == 200 and found.content == b""
+    assert found.headers["ETag"] == etag == mgmt.get(item).headers["ETag"]
+    assert mgmt.head("/management/certificates/bad%20id").status_code == 400
+    assert mgmt.delete(item).status_code == 200
+    assert mgmt.head(item).status_code == 404

@@ -1,15 +1,23 @@
 """Concurrency invariants against a real Azurite: no API bound to a missing certificate after
-racing binds and deletes; never two APIs with one path after racing PUTs."""
+racing binds and deletes; never two APIs with one path after racing PUTs; binds, unbinds and
+refused deletes never move a certificate's ETag; the deletion intent's own rules."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import CertgateError
+import pytest
+
+from shared.conditions import Conditions
+from shared.errors import CertgateError, CertificateInUse, CertificateNotFound
 from shared.models import ApiSpec, Upload
 from shared.services import Services
+from shared.storage.deletion_intents import LEASE, DeletionIntents
+from shared.storage.errors import STORAGE_CALLS
+from shared.storage.tables import EntityTable
 from tests.support.pki import CA, pfx_cryptography
 
 ROUNDS = 12
@@ -88,3 +96,62 @@ def test_concurrent_binds_of_one_certificate_all_succeed(services: Services) -> 
         )
     assert results == ["ok"] * 48
     assert services.certificates.get("busy").used_by == tuple(sorted(f"busy{i}" for i in range(48)))
+
+
+def intents_of(services: Services) -> DeletionIntents:
+    return DeletionIntents(EntityTable(services.clients.tables["certificates"], "deletion"))
+
+
+def test_binds_unbinds_and_refused_deletes_keep_the_certificates_etag(services: Services) -> None:
+    pfx = pfx_cryptography(CA.new("etag root").issue_client("steady"), "pw")
+    cert, _ = services.certificates.upload("steady", Upload(pfx, "pw"))
+    services.certificates.upload("other", Upload(pfx, "pw"))
+    services.apis.put("e1", ApiSpec("", "e/1", "https://x.example", "steady"))
+    services.apis.put("e2", ApiSpec("", "e/2", "https://x.example", "steady"))
+    services.apis.put("e1", ApiSpec("", "e/1b", "https://x.example", "steady"))  # a change, still bound
+    with pytest.raises(CertificateInUse) as refused:
+        services.certificates.delete("steady", Conditions(if_match=cert.etag))
+    assert [d.target for d in refused.value.details] == ["e1", "e2"]
+    assert services.certificates.get("steady").etag == cert.etag
+    services.apis.put("e1", ApiSpec("", "e/1b", "https://x.example", "other"))  # rebound elsewhere
+    services.apis.put("e2", ApiSpec("", "e/2", "https://x.example", None))  # unbound
+    assert services.certificates.get("steady").etag == cert.etag
+    assert intents_of(services).table.count() == 0  # the refused delete left no intent
+    # With the ETag of the upload, once unused: deleted.
+    assert services.certificates.delete("steady", Conditions(if_match=cert.etag)) is True
+
+
+def test_a_bind_costs_one_storage_call_more_than_a_plain_put(services: Services) -> None:
+    """The bind's guard is two point reads (the intent, then the certificate)."""
+    pfx = pfx_cryptography(CA.new("cost root").issue_client("cost"), "pw")
+    services.certificates.upload("cost", Upload(pfx, "pw"))
+
+    def calls(api_id: str, cert_id: str | None) -> int:
+        before = STORAGE_CALLS.value
+        services.apis.put(api_id, ApiSpec("", f"cost/{api_id}", "https://x.example", cert_id))
+        return STORAGE_CALLS.value - before
+
+    calls("warm", None)
+    plain, bound = calls("plain", None), calls("bound", "cost")
+    assert bound - plain == 3  # the certificate's read before the write, the two after it
+    assert bound == 8, bound
+
+
+def test_a_bind_during_a_delete_is_refused_and_a_dead_deletes_intent_expires(services: Services) -> None:
+    pfx = pfx_cryptography(CA.new("intent root").issue_client("held"), "pw")
+    cert, _ = services.certificates.upload("held", Upload(pfx, "pw"))
+    intents = intents_of(services)
+    etag = intents.create("held")  # a delete between its intent and its end
+    with pytest.raises(CertificateNotFound, match="being deleted"):
+        services.apis.put("h1", ApiSpec("", "h/1", "https://x.example", "held"))
+    assert services.apis.get_or_none("h1") is None  # rolled back
+    # The same intent, left by a delete that died LEASE ago: binds pass, a delete takes it over.
+    started = datetime.now(UTC) - LEASE * 2
+    intents.table.replace("held", {"Started": started}, etag=etag)
+    services.apis.put("h1", ApiSpec("", "h/1", "https://x.example", "held"))
+    with pytest.raises(CertificateInUse):
+        services.certificates.delete("held")
+    assert intents.table.count() == 0
+    assert services.certificates.get("held").etag == cert.etag
+    services.apis.delete("h1")
+    assert services.certificates.delete("held") is True
