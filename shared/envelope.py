@@ -107,6 +107,19 @@ def key_id_of(envelope: bytes) -> str:
     return _split(envelope)[1]
 
 
+HEADER_PREFIX_LEN = len(MAGIC) + 1 + 32  # enough of any envelope to hold its key id
+
+
+def key_id_of_header(prefix: bytes) -> str:
+    """The key id from the first bytes of an envelope (at least up to the end of the id)."""
+    if not prefix.startswith(MAGIC) or len(prefix) < len(MAGIC) + 1:
+        raise EnvelopeError("not a certgate envelope")
+    kid_end = len(MAGIC) + 1 + prefix[len(MAGIC)]
+    if len(prefix) < kid_end:
+        raise EnvelopeError("envelope header is truncated")
+    return prefix[len(MAGIC) + 1 : kid_end].decode("ascii", errors="replace")
+
+
 def open_sealed(ring: KeyRing, envelope: bytes, context: bytes) -> bytes:
     """Decrypt an envelope made by `seal` for the same `context`."""
     header, kid, wrapped, nonce, ciphertext = _split(envelope)

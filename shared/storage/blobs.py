@@ -39,6 +39,20 @@ class BlobStore:
             downloader = self._container.download_blob(name)
             return downloader.readall(), str(downloader.properties.etag)
 
+    def read_head(self, name: str, length: int) -> bytes:
+        """The blob's first `length` bytes (one ranged read); EntityNotFound when missing."""
+        with storage_errors("read blob header"):
+            return self._container.download_blob(name, offset=0, length=length).readall()
+
+    def key_ids(self) -> dict[str, str | None]:
+        """Every blob's name and the key id its metadata records (None when it records none):
+        the listing carries the metadata, so this is one call per 5,000 blobs and reads no blob."""
+        with storage_errors("list blobs"):
+            return {
+                b.name: (b.metadata or {}).get("keyid")
+                for b in self._container.list_blobs(include=["metadata"])
+            }
+
     def delete(self, name: str) -> None:
         """Delete; a blob already gone is not an error."""
         try:
