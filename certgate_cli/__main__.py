@@ -1,9 +1,11 @@
-"""`python -m certgate_cli COMMAND ...` — the management API from a pipeline step.
+"""`certgate COMMAND ...` (or `python -m certgate_cli`) — the management API from a pipeline step.
 
 The service URL and master key (management is admin level) come from CERTGATE_URL and
 CERTGATE_KEY (or --url / --key-env);
 the PFX password from the environment variable named by --password-env, never the command line.
-Output is JSON on stdout; a refusal prints the contract's error on stderr and exits 1.
+Output is JSON on stdout; a refusal prints the contract's whole error (code, message, target,
+details, and the HTTP status) on stderr and exits 1. A reader that goes away (`| head -1`) ends
+it quietly with 141, as SIGPIPE ends other tools.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from certgate_cli.client import ManagementClient, Refused
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="certgate_cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="certgate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--url", default=os.environ.get("CERTGATE_URL"), help="service base URL (CERTGATE_URL)")
     p.add_argument("--key-env", default="CERTGATE_KEY", help="variable holding the master key (admin level)")
@@ -76,28 +78,42 @@ def run(args: argparse.Namespace, client: ManagementClient) -> Any:
     return client.get(kind + "s", args.id) if verb == "get" else client.delete(kind + "s", args.id)
 
 
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a tool that SIGPIPE ended
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return _main(args)
+    except BrokenPipeError:
+        # The reader closed the pipe: later writes (and the flush at exit) must not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
+        return BROKEN_PIPE_EXIT
+
+
+def _main(args: argparse.Namespace) -> int:
     if not args.url:
-        print(
-            json.dumps({"error": {"code": "MissingUrl", "message": "set CERTGATE_URL or --url"}}),
-            file=sys.stderr,
-        )
+        _fail({"code": "MissingUrl", "message": "set CERTGATE_URL or --url"})
         return 2
     client = ManagementClient(args.url, os.environ.get(args.key_env))
     try:
         result = run(args, client)
     except Refused as exc:
-        print(
-            json.dumps({"error": {"code": exc.code, "message": exc.message, "status": exc.status}}),
-            file=sys.stderr,
-        )
+        _fail({**exc.error, "status": exc.status})
         return 1
     except OSError as exc:
-        print(json.dumps({"error": {"code": "LocalError", "message": str(exc)}}), file=sys.stderr)
+        _fail({"code": "LocalError", "message": str(exc)})
         return 1
-    print(json.dumps(result, indent=2))
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    sys.stdout.flush()  # inside the try of main: a closed pipe is seen here, not at exit
     return 0
+
+
+def _fail(error: dict[str, Any]) -> None:
+    sys.stderr.write(json.dumps({"error": error}) + "\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ import requests
 
 
 class Refused(Exception):
-    """The service answered with the contract's error shape (or something unexpected)."""
+    """The service answered with the contract's error shape (or something unexpected);
+    `error` is that whole object (`code`, `message`, and `target` and `details` when given)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, error: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+        self.error: dict[str, Any] = error if error is not None else {"code": code, "message": message}
 
 
 class ManagementClient:
@@ -57,9 +59,10 @@ class ManagementClient:
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
-                raise Refused(response.status_code, str(error["code"]), str(error["message"]))
+                code, message = str(error["code"]), str(error["message"])
             except (ValueError, KeyError, TypeError):
                 raise Refused(response.status_code, "HttpError", response.text[:500]) from None
+            raise Refused(response.status_code, code, message, dict(error))
         if not response.content:
             return {"status": response.status_code, "deleted": response.status_code == 200}
         result: dict[str, Any] = response.json()
