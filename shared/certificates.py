@@ -63,6 +63,7 @@ class CertificateService:
         self._blobs = blobs
         self._ring = ring
         self._changes = changes
+        self._mismatches_logged: set[tuple[str, str, str]] = set()
 
     def upload(
         self, certificate_id: str, upload: Upload, conditions: Conditions = NO_CONDITIONS
@@ -205,7 +206,12 @@ class CertificateService:
         try:
             return open_sealed(self._ring, sealed, envelope_context(certificate_id, version))
         except KeyMissing as exc:
-            log.error(
+            # Once per version and worker as an error (the gateway logs each failed call anyway).
+            seen = (certificate_id, version, exc.key_id)
+            level = logging.DEBUG if seen in self._mismatches_logged else logging.ERROR
+            self._mismatches_logged.add(seen)
+            log.log(
+                level,
                 "certificate %s version %s is sealed under key id %s, which the key ring cannot "
                 "open (ring holds %s)",
                 certificate_id,

@@ -58,6 +58,9 @@ def test_a_ring_without_the_sealing_key(
         assert "'t1'" in error["message"] and "CERTGATE_ENCRYPTION_KEYS" in error["message"]
         assert "b" * 8 not in call.text and "Traceback" not in call.text
         assert host.log_line("sealed under key id t1")
+        assert requests.get(f"{host.url}/gateway/{uid}/again", timeout=30).status_code == 500
+        host.log_line(f"api={uid} ", "error=KeyRingMismatch")
+        assert host.log_text().count("sealed under key id t1") == 1  # an error once, not per call
 
         # the twin: an upload under this host's ring heals the gateway and /health at once
         assert Management(host.url).upload(uid, pfx, "pw").status_code == 200
