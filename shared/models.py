@@ -74,8 +74,27 @@ def _certificate_facts(info: CertificateInfo, now: datetime) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TlsSettings:
+    """How the backend's certificate is checked. Hashable: part of the session key."""
+
     validate_certificate_chain: bool = True
     validate_certificate_name: bool = True
+    ca_certificate_ids: tuple[str, ...] = ()
+    # Normalised: upper-case hex without separators (SHA-1 or SHA-256).
+    server_certificate_thumbprints: tuple[str, ...] = ()
+    server_name: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "validateCertificateChain": self.validate_certificate_chain,
+            "validateCertificateName": self.validate_certificate_name,
+        }
+        if self.ca_certificate_ids:
+            wire["caCertificateIds"] = list(self.ca_certificate_ids)
+        if self.server_certificate_thumbprints:
+            wire["serverCertificateThumbprints"] = list(self.server_certificate_thumbprints)
+        if self.server_name is not None:
+            wire["serverName"] = self.server_name
+        return wire
 
 
 @dataclass(frozen=True)
@@ -101,10 +120,7 @@ class Api:
             "displayName": spec.display_name,
             "path": spec.path,
             "serviceUrl": spec.service_url,
-            "tls": {
-                "validateCertificateChain": spec.tls.validate_certificate_chain,
-                "validateCertificateName": spec.tls.validate_certificate_name,
-            },
+            "tls": spec.tls.to_wire(),
         }
         if spec.certificate_id is not None:
             properties["credentials"] = {"certificateId": spec.certificate_id}
@@ -131,7 +147,8 @@ class Upload:
 _UPLOAD_FIELDS = ("data", "password")
 _API_FIELDS = ("displayName", "path", "serviceUrl", "credentials", "tls")
 _CREDENTIAL_FIELDS = ("certificateId", "certificateIds")
-_TLS_FIELDS = ("validateCertificateChain", "validateCertificateName")
+_TLS_FLAGS = ("validateCertificateChain", "validateCertificateName")
+_TLS_FIELDS = (*_TLS_FLAGS, "serverCertificateThumbprints", "serverName")
 
 
 def parse_upload(body: Any) -> Upload:
@@ -267,12 +284,68 @@ def _tls(tls: Any) -> TlsSettings:
         raise InvalidRequestBody(f"'{where}' must be an object.", target=where)
     _only_known(tls, _TLS_FIELDS, where)
     values = {}
-    for name in _TLS_FIELDS:
+    for name in _TLS_FLAGS:
         value = tls.get(name, True)
         if not isinstance(value, bool):
             raise InvalidRequestBody(f"'{where}.{name}' must be true or false.", target=f"{where}.{name}")
         values[name] = value
-    return TlsSettings(values["validateCertificateChain"], values["validateCertificateName"])
+    return TlsSettings(
+        values["validateCertificateChain"],
+        values["validateCertificateName"],
+        ca_certificate_ids=_ca_ids(tls.get("caCertificateIds"), f"{where}.caCertificateIds"),
+        server_certificate_thumbprints=_thumbprints(
+            tls.get("serverCertificateThumbprints"), f"{where}.serverCertificateThumbprints"
+        ),
+        server_name=_server_name(tls.get("serverName"), f"{where}.serverName"),
+    )
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequestBody(f"'{where}' must be a list of strings.", target=where)
+    return value
+
+
+def _ca_ids(value: Any, where: str) -> tuple[str, ...]:
+    ids = [validate_id(v, target=where) for v in _string_list(value, where)]
+    return tuple(dict.fromkeys(ids))
+
+
+_SEPARATORS = re.compile(r"[:\s]")
+_HEX = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
+
+
+def normalise_thumbprint(text: str) -> str | None:
+    """Upper-case hex without `:` or white space; None unless SHA-1 (40) or SHA-256 (64) hex."""
+    hexed = _SEPARATORS.sub("", text).upper()
+    return hexed if _HEX.fullmatch(hexed) else None
+
+
+def _thumbprints(value: Any, where: str) -> tuple[str, ...]:
+    pins: list[str] = []
+    for text in _string_list(value, where):
+        pin = normalise_thumbprint(text)
+        if pin is None:
+            raise InvalidRequestBody(
+                f"'{where}' must hold SHA-1 (40) or SHA-256 (64) hex thumbprints: {text!r} is neither.",
+                target=where,
+            )
+        pins.append(pin)
+    return tuple(dict.fromkeys(pins))
+
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+
+
+def _server_name(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 253 or not _DNS_NAME.fullmatch(value):
+        raise InvalidRequestBody(f"'{where}' must be a DNS name.", target=where)
+    return value.lower()
 
 
 def _validate_service_url(url: str, *, with_certificate: bool) -> None:

@@ -1,6 +1,7 @@
 """Backend failures as certgate's errors: the one place where socket, TLS and urllib3
-exceptions are translated, most specific first: the deadline, TLS anywhere in the chain,
-refused connections, timeouts, answers that are not valid HTTP, then the rest."""
+exceptions are translated, most specific first: the deadline, our own checks of the backend's
+certificate, TLS anywhere in the chain, refused connections, timeouts, answers that are not
+valid HTTP, then the rest."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import urllib3
 
 from shared.errors import BackendTimeout, BackendTlsError, BackendUnreachable, CertgateError
 from shared.gateway.connections import InvalidAnswer
+from shared.gateway.peer_checks import CertificateRefused
 from shared.gateway.watchdog import Watch
 
 
@@ -29,6 +31,9 @@ def backend_errors(watch: Watch, timeout: float) -> Iterator[None]:
 def translate(exc: BaseException, watch: Watch, timeout: float) -> CertgateError:
     if watch.expired:
         return BackendTimeout(f"The backend did not answer within {timeout:g} s.")
+    refused = _find(exc, (CertificateRefused,))
+    if refused is not None:
+        return BackendTlsError(str(refused))
     invalid = _find(exc, (InvalidAnswer, http.client.BadStatusLine, http.client.LineTooLong))
     if invalid is not None:
         return BackendUnreachable(f"The backend's answer is not valid HTTP/1.1: {_text(invalid)}.")

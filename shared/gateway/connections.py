@@ -8,6 +8,8 @@ lenient (RFC 9112), and tied to the call's deadline. Subclasses of public classe
   Content-Length is read as chunked, and its connection is not used again (RFC 9112 6.1).
 - The socket of a connection is handed to the call's `Watch`, so its deadline can cut it; the
   deadline for the answer's head starts when the request has been sent.
+- The backend's leaf passes our own checks (pin, name: shared/gateway/peer_checks.py) right
+  after the handshake, before a request byte is sent; a connection that fails them is closed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from shared.gateway.peer_checks import PeerChecks, check_peer
 from shared.gateway.watchdog import Watch
 
 CURRENT_WATCH: ContextVar[Watch | None] = ContextVar("certgate_backend_watch", default=None)
@@ -98,7 +101,19 @@ class WatchedHTTPConnection(_Watched, HTTPConnection):
 
 
 class WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
+    peer_checks = PeerChecks()
+
+    def connect(self) -> None:
+        super().connect()
+        if self.peer_checks:
+            try:
+                check_peer(self.sock.getpeercert(binary_form=True), self._checked_name(), self.peer_checks)
+            except BaseException:
+                self.close()  # never pooled, never reused
+                raise
+
+    def _checked_name(self) -> str:
+        return self.server_hostname or self.host
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
@@ -113,3 +128,12 @@ POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
     "http": WatchedHTTPConnectionPool,
     "https": WatchedHTTPSConnectionPool,
 }
+
+
+def pool_classes(checks: PeerChecks) -> dict[str, type[HTTPConnectionPool]]:
+    """POOL_CLASSES whose https connections make `checks` (one pair of classes per session)."""
+    if not checks:
+        return POOL_CLASSES
+    connection = type("CheckedHTTPSConnection", (WatchedHTTPSConnection,), {"peer_checks": checks})
+    pool = type("CheckedHTTPSConnectionPool", (WatchedHTTPSConnectionPool,), {"ConnectionCls": connection})
+    return {"http": WatchedHTTPConnectionPool, "https": pool}

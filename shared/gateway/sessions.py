@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 import requests
 from requests.adapters import HTTPAdapter
 
-from shared.gateway.connections import POOL_CLASSES
+from shared.gateway.connections import POOL_CLASSES, pool_classes
+from shared.gateway.peer_checks import PeerChecks
 from shared.gateway.tls import client_context
 from shared.models import Certificate, TlsSettings
 
@@ -38,13 +39,22 @@ class ContextAdapter(WatchedAdapter):
     hand urllib3 a CA bundle (certifi or REQUESTS_CA_BUNDLE) that it loads into our context,
     and urllib3 would reset the context's verify_mode from `cert_reqs`."""
 
-    def __init__(self, context: ssl.SSLContext, *, pool_maxsize: int) -> None:
+    def __init__(
+        self,
+        context: ssl.SSLContext,
+        *,
+        pool_maxsize: int,
+        tls: TlsSettings | None = None,
+    ) -> None:
         self._context = context
+        self._server_name = tls.server_name if tls else None
+        self._checks = peer_checks(tls) if tls else PeerChecks()
         super().__init__(pool_connections=32, pool_maxsize=pool_maxsize, max_retries=0)
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
         super().init_poolmanager(connections, maxsize, block, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = pool_classes(self._checks)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -54,10 +64,21 @@ class ContextAdapter(WatchedAdapter):
         pool_kwargs: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED" if verified else "CERT_NONE"}
         if not self._context.check_hostname:
             pool_kwargs["assert_hostname"] = False  # else urllib3 checks the name itself
+        if self._server_name is not None:
+            # Sent as SNI; OpenSSL's name check (check_hostname) uses it too.
+            pool_kwargs["server_hostname"] = self._server_name
         return host_params, pool_kwargs
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         """Deliberately nothing: no CA file or client cert path is ever set on a connection."""
+
+
+def peer_checks(tls: TlsSettings) -> PeerChecks:
+    """What we check ourselves: the pins, and the name when OpenSSL does not (no chain check)."""
+    return PeerChecks(
+        pins=tls.server_certificate_thumbprints,
+        check_name=tls.validate_certificate_name and not tls.validate_certificate_chain,
+    )
 
 
 class SessionKey(NamedTuple):
@@ -117,7 +138,9 @@ class SessionPool:
         session.mount(
             "https://",
             ContextAdapter(
-                client_context(material, tls, ca_file=self._ca_file), pool_maxsize=self._pool_maxsize
+                client_context(material, tls, ca_file=self._ca_file),
+                pool_maxsize=self._pool_maxsize,
+                tls=tls,
             ),
         )
         session.mount("http://", WatchedAdapter(pool_maxsize=self._pool_maxsize, max_retries=0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from shared.models import Api, ApiSpec, TlsSettings
 from shared.storage.tables import Entity, EntityTable
 
@@ -85,7 +87,21 @@ def _entity(spec: ApiSpec) -> Entity:
         "CertificateId": spec.certificate_id or "",
         "ValidateChain": spec.tls.validate_certificate_chain,
         "ValidateName": spec.tls.validate_certificate_name,
+        # JSON lists; rows written before these existed read as empty.
+        "CaCertificateIds": json.dumps(list(spec.tls.ca_certificate_ids)),
+        "ServerThumbprints": json.dumps(list(spec.tls.server_certificate_thumbprints)),
+        "ServerName": spec.tls.server_name or "",
     }
+
+
+def _tls(entity: Entity) -> TlsSettings:
+    return TlsSettings(
+        bool(entity.get("ValidateChain", True)),
+        bool(entity.get("ValidateName", True)),
+        ca_certificate_ids=tuple(json.loads(entity.get("CaCertificateIds") or "[]")),
+        server_certificate_thumbprints=tuple(json.loads(entity.get("ServerThumbprints") or "[]")),
+        server_name=entity.get("ServerName") or None,
+    )
 
 
 def _api(entity: Entity, etag: str) -> Api:
@@ -94,6 +110,6 @@ def _api(entity: Entity, etag: str) -> Api:
         path=entity["Path"],
         service_url=entity["ServiceUrl"],
         certificate_id=entity.get("CertificateId") or None,
-        tls=TlsSettings(bool(entity.get("ValidateChain", True)), bool(entity.get("ValidateName", True))),
+        tls=_tls(entity),
     )
     return Api(id=entity["RowKey"], spec=spec, etag=etag)

@@ -48,8 +48,6 @@ def api_body(**props: Any) -> dict[str, Any]:
         ),
         ({"credentials": {"query": {"sv": ["1"]}}}, "properties.credentials.query"),
         ({"tls": {"caCertificateIds": ["corp-root"]}}, "properties.tls.caCertificateIds"),
-        ({"tls": {"serverCertificateThumbprints": ["3A1F"]}}, "properties.tls.serverCertificateThumbprints"),
-        ({"tls": {"serverName": "orders.internal"}}, "properties.tls.serverName"),
         ({"tls": "strict"}, "properties.tls"),
         ({"credentials": {"certificateId": 5}}, "properties.credentials.certificateId"),
         ({"tls": {"validateCertificateName": "yes"}}, "properties.tls.validateCertificateName"),

@@ -189,6 +189,8 @@ class EchoBackend:
 
     def __init__(self, server: Issued, client_ca_pems: list[bytes] | None, *, delay: float = 0) -> None:
         self.context = _server_context(server, client_ca_pems)
+        self.server_names: list[str | None] = []  # the SNI of each handshake
+        self.context.sni_callback = self._record_server_name
         self.delay = delay
         self.handshakes = 0  # completed handshakes; refused ones are not counted
         self.requests = 0
@@ -200,6 +202,9 @@ class EchoBackend:
         self.url = f"https://localhost:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def _record_server_name(self, _sock: Any, name: str | None, _ctx: ssl.SSLContext) -> None:
+        self.server_names.append(name)
 
     def count_handshake(self) -> None:
         with self._lock:
