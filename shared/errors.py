@@ -106,6 +106,11 @@ class CertificateInUse(CertgateError):
     code = "CertificateInUse"
 
 
+class NamedValueInUse(CertgateError):
+    status = 409
+    code = "NamedValueInUse"
+
+
 class PathInUse(CertgateError):
     status = 409
     code = "PathInUse"

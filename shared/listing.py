@@ -25,6 +25,8 @@ API_FIELDS: Mapping[str, Kind] = {
     "certificateId": Kind.STRING,
 }
 
+NAMED_VALUE_FIELDS: Mapping[str, Kind] = {"name": Kind.STRING, "displayName": Kind.STRING}
+
 
 def certificate_values(*, name: str, subject: str, thumbprint: str, expiration: datetime) -> dict[str, Value]:
     return {"name": name, "subject": subject, "thumbprint": thumbprint, "expirationDate": expiration}

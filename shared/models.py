@@ -370,3 +370,71 @@ def _validate_service_url(url: str, *, with_certificate: bool) -> None:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+@dataclass(frozen=True)
+class NamedValueSpec:
+    """A named value as a client gives it (PUT /management/namedValues/{id})."""
+
+    display_name: str
+    value: str
+    secret: bool = False
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NamedValue:
+    id: str
+    spec: NamedValueSpec
+    etag: str = ""
+
+    def to_resource(self) -> dict[str, Any]:
+        """A secret value is never in a response: only whether it is secret."""
+        spec = self.spec
+        properties: dict[str, Any] = {
+            "displayName": spec.display_name,
+            "secret": spec.secret,
+            "tags": list(spec.tags),
+        }
+        if not spec.secret:
+            properties["value"] = spec.value
+        return {
+            "id": f"/namedValues/{self.id}",
+            "name": self.id,
+            "type": "namedValues",
+            "properties": properties,
+        }
+
+
+_NAMED_VALUE_FIELDS = ("displayName", "value", "secret", "tags")
+# APIM's limits (NamedValue entity, 2024-05-01): display name 256, value 4096, 32 tags.
+MAX_NAMED_VALUE = 4096
+MAX_TAGS = 32
+
+
+def parse_named_value(body: Any, named_value_id: str) -> NamedValueSpec:
+    """Body of PUT /management/namedValues/{id}: {"properties": {"displayName"?, "value",
+    "secret"?, "tags"?}}; the display name defaults to the id."""
+    props = _properties(body, _NAMED_VALUE_FIELDS)
+    display_name = props.get("displayName") or named_value_id
+    value = props.get("value")
+    secret = props.get("secret", False)
+    tags = props.get("tags") or []
+    if not isinstance(display_name, str):
+        raise InvalidRequestBody(
+            "'properties.displayName' must be a string.", target="properties.displayName"
+        )
+    if not isinstance(value, str) or not value:
+        raise InvalidRequestBody("'properties.value' must be a non-empty string.", target="properties.value")
+    if not isinstance(secret, bool):
+        raise InvalidRequestBody("'properties.secret' must be true or false.", target="properties.secret")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags) or len(tags) > MAX_TAGS:
+        raise InvalidRequestBody(
+            f"'properties.tags' must be a list of at most {MAX_TAGS} strings.", target="properties.tags"
+        )
+    _check_text(display_name, "displayName", 256, InvalidRequestBody)
+    if len(value) > MAX_NAMED_VALUE:
+        raise InvalidRequestBody(
+            f"'value' is longer than {MAX_NAMED_VALUE} characters.", target="properties.value"
+        )
+    _check_text(value, "value", MAX_NAMED_VALUE, InvalidRequestBody)
+    return NamedValueSpec(display_name, value, secret, tuple(tags))

@@ -13,12 +13,14 @@ from shared.config import Settings
 from shared.gateway.forwarding import Forwarder
 from shared.gateway.resolver import Resolver
 from shared.gateway.sessions import SessionPool
+from shared.named_values import NamedValueService
 from shared.storage.api_rows import ApiRows, PathReservation
 from shared.storage.blobs import BlobStore
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 from shared.storage.clients import Provisioner, StorageClients, build_clients
 from shared.storage.deletion_intents import DeletionIntents
+from shared.storage.named_value_rows import NamedValueRows
 from shared.storage.tables import EntityTable
 
 
@@ -28,6 +30,7 @@ class Services:
     provisioner: Provisioner
     certificates: CertificateService
     apis: ApiService
+    named_values: NamedValueService
     resolver: Resolver
     forwarder: Forwarder
     clients: StorageClients
@@ -47,6 +50,9 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     certificates = CertificateService(
         cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes, intents
     )
+    # A partition of its own in the APIs table (the credentials that refer to them live there).
+    named_value_rows = NamedValueRows(EntityTable(tables["apis"], "namedValue"), settings.key_ring)
+    named_values = NamedValueService(named_value_rows, changes, lambda: {})
     resolver = Resolver(
         paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds, beacon=beacon
     )
@@ -64,6 +70,7 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
         provisioner=Provisioner(clients),
         certificates=certificates,
         apis=ApiService(api_rows, paths, cert_rows, changes, intents),
+        named_values=named_values,
         resolver=resolver,
         forwarder=forwarder,
         clients=clients,

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from shared.config import load_settings
 from shared.envelope import key_id_of
-from shared.models import Upload
+from shared.models import NamedValueSpec, Upload
 from shared.services import Services, build_services
 from shared.storage.blobs import blob_name
 from tests.support.pki import CA, pfx_cryptography, pfx_openssl
@@ -39,9 +39,16 @@ def test_no_secret_reaches_storage(services: Services, tmp_path: Path) -> None:
         pfx = pfx_openssl(issued, password, tmp_path) if chained else pfx_cryptography(issued, password)
         services.certificates.upload(f"scan{n}", Upload(pfx, password))
         uploads.append((issued, pfx))
+    named_secret = "N4med-v4lue-at-rest"
+    services.named_values.put("scan-secret", NamedValueSpec("scan", named_secret, secret=True))
     stored = all_stored_bytes(services)
-    assert len(stored) >= 6
+    assert len(stored) >= 7
     needles = [password.encode(), password.encode("utf-16-be")]
+    needles += [
+        named_secret.encode(),
+        base64.b64encode(named_secret.encode()),
+        named_secret.encode("utf-16-be"),
+    ]
     for issued, pfx in uploads:
         der = issued.key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -69,6 +76,7 @@ def test_no_secret_reaches_storage(services: Services, tmp_path: Path) -> None:
     # and the material is really there, encrypted: it opens to the key with the ring
     cert = services.certificates.get("scan0")
     assert b"PRIVATE KEY" in services.certificates.load_material(cert)
+    assert services.named_values.get("scan-secret").spec.value == named_secret
 
 
 def test_replacement_writes_blob_first_and_removes_the_old_one(services: Services) -> None:

@@ -70,5 +70,5 @@ def test_function_app_only_registers_blueprints() -> None:
     ]  # after the docstring
     assert isinstance(body[0], ast.Assign)  # app = func.FunctionApp(...)
     calls = [n.value for n in body[1:] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
-    assert len(calls) == len(body) - 1 == 5
+    assert len(calls) == len(body) - 1 >= 5  # one per blueprint
     assert all(isinstance(c.func, ast.Attribute) and c.func.attr == "register_functions" for c in calls)
