@@ -6,7 +6,8 @@ Guarantees rest on single-entity conditional writes:
 - an API is never left bound to a deleted certificate: after writing the API row, the bind
   reads the certificate's deletion intent, then the certificate, and rolls back if a delete is
   under way or the certificate is gone (the argument: DeletionIntents). It writes nothing of
-  the certificate's, so binds never move its ETag.
+  the certificate's, so binds never move its ETag. The CA certificates of tls.caCertificateIds
+  are guarded the same way, with their own deletion intents.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.identifiers import validate_id
 from shared.listing import API_FIELDS, api_values, matcher, page_after
 from shared.models import Api, ApiSpec, Page
 from shared.storage.api_rows import ApiRows, PathReservation
+from shared.storage.ca_certificate_rows import CaCertificateRows
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.deletion_intents import DeletionIntents
 from shared.storage.errors import EntityExists, EntityNotFound, EtagMismatch
@@ -47,7 +49,12 @@ class ApiService:
         certificates: CertificateRows,
         changes: ChangeFeed,
         intents: DeletionIntents,
+        *,
+        ca_certificates: CaCertificateRows,
+        ca_intents: DeletionIntents,
     ) -> None:
+        self._ca_certificates = ca_certificates
+        self._ca_intents = ca_intents
         self._apis = apis
         self._paths = paths
         self._certificates = certificates
@@ -116,6 +123,11 @@ class ApiService:
             raise CertificateNotFound(
                 f"Certificate '{spec.certificate_id}' does not exist.", target="certificateId"
             )
+        for ca_id in spec.tls.ca_certificate_ids:
+            if self._ca_certificates.find(ca_id) is None:
+                raise CertificateNotFound(
+                    f"CA certificate '{ca_id}' does not exist.", target="tls.caCertificateIds"
+                )
         reservation_etag = self._reserve(spec.path, api_id)
         api = Api(api_id, spec)
         try:
@@ -133,6 +145,8 @@ class ApiService:
             ) from None
         if spec.certificate_id is not None:
             self._confirm_binding(written, existing, spec.certificate_id)
+        for ca_id in spec.tls.ca_certificate_ids:
+            self._confirm_trust(written, existing, ca_id)
         return written
 
     def _reserve(self, path: str, api_id: str) -> str:
@@ -167,6 +181,17 @@ class ApiService:
             return
         self._roll_back(written, existing)
         raise CertificateNotFound(f"Certificate '{certificate_id}' {problem}.", target="certificateId")
+
+    def _confirm_trust(self, written: Api, existing: Api | None, ca_id: str) -> None:
+        """As _confirm_binding, for one CA certificate of tls.caCertificateIds."""
+        if self._ca_intents.is_live(ca_id):
+            problem = "is being deleted"
+        elif self._ca_certificates.find(ca_id) is None:
+            problem = "was deleted meanwhile"
+        else:
+            return
+        self._roll_back(written, existing)
+        raise CertificateNotFound(f"CA certificate '{ca_id}' {problem}.", target="tls.caCertificateIds")
 
     def _roll_back(self, written: Api, existing: Api | None) -> None:
         try:

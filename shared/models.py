@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.ca_material import CaInfo
 from shared.errors import CertgateError, InvalidPath, InvalidRequestBody, InvalidServiceUrl
 from shared.identifiers import validate_api_path, validate_id
 from shared.pkcs12 import CertificateInfo
@@ -70,6 +71,33 @@ def _certificate_facts(info: CertificateInfo, now: datetime) -> dict[str, Any]:
         warnings.append("SelfSigned")
     facts["warnings"] = warnings
     return facts
+
+
+@dataclass(frozen=True)
+class CaCertificate:
+    """A public CA certificate that APIs may trust (tls.caCertificateIds); `etag` versions it."""
+
+    id: str
+    info: CaInfo
+    pem: str
+    etag: str = ""
+    used_by: tuple[str, ...] = ()
+
+    def to_resource(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "id": f"/caCertificates/{self.id}",
+            "name": self.id,
+            "type": "caCertificates",
+            "properties": {
+                "subject": info.subject,
+                "issuer": info.issuer,
+                "thumbprint": info.thumbprint,
+                "expirationDate": _iso(info.expiration),
+                "isCa": info.is_ca,
+                "usedBy": list(self.used_by),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -148,7 +176,7 @@ _UPLOAD_FIELDS = ("data", "password")
 _API_FIELDS = ("displayName", "path", "serviceUrl", "credentials", "tls")
 _CREDENTIAL_FIELDS = ("certificateId", "certificateIds")
 _TLS_FLAGS = ("validateCertificateChain", "validateCertificateName")
-_TLS_FIELDS = (*_TLS_FLAGS, "serverCertificateThumbprints", "serverName")
+_TLS_FIELDS = (*_TLS_FLAGS, "caCertificateIds", "serverCertificateThumbprints", "serverName")
 
 
 def parse_upload(body: Any) -> Upload:
@@ -169,6 +197,20 @@ def parse_upload(body: Any) -> Upload:
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequestBody("'properties.data' is not valid base64.", target="properties.data") from exc
     return Upload(data=raw, password=password)
+
+
+def parse_ca_upload(body: Any) -> bytes:
+    """Body of PUT /management/caCertificates/{id}: {"properties": {"data"}}, the decoded bytes."""
+    props = _properties(body, ("data",))
+    data = props.get("data")
+    if not isinstance(data, str) or not data:
+        raise InvalidRequestBody(
+            "'properties.data' must be the base64 of a DER or PEM certificate.", target="properties.data"
+        )
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequestBody("'properties.data' is not valid base64.", target="properties.data") from exc
 
 
 def parse_api_spec(body: Any) -> ApiSpec:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from shared.apis import ApiService
 from shared.beacon import ChangeBeacon
+from shared.ca_certificates import CaCertificateService
 from shared.certificates import CertificateService
 from shared.changes import ChangeFeed
 from shared.config import Settings
@@ -16,6 +17,7 @@ from shared.gateway.sessions import SessionPool
 from shared.named_values import NamedValueService
 from shared.storage.api_rows import ApiRows, PathReservation
 from shared.storage.blobs import BlobStore
+from shared.storage.ca_certificate_rows import CaCertificateRows
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 from shared.storage.clients import Provisioner, StorageClients, build_clients
@@ -29,6 +31,7 @@ class Services:
     settings: Settings
     provisioner: Provisioner
     certificates: CertificateService
+    ca_certificates: CaCertificateService
     apis: ApiService
     named_values: NamedValueService
     resolver: Resolver
@@ -47,6 +50,9 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     # A partition of its own in the certificates table: no table to provision, none in lists.
     intents = DeletionIntents(EntityTable(tables["certificates"], "deletion"))
     changes = ChangeFeed(ChangeMarker(EntityTable(tables["meta"], "meta")), beacon)
+    # CA certificates and their deletion intents: partitions of their own, likewise.
+    ca_rows = CaCertificateRows(EntityTable(tables["certificates"], "caCertificate"))
+    ca_intents = DeletionIntents(EntityTable(tables["certificates"], "caDeletion"))
     certificates = CertificateService(
         cert_rows, api_rows, BlobStore(clients.container), settings.key_ring, changes, intents
     )
@@ -54,7 +60,13 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     named_value_rows = NamedValueRows(EntityTable(tables["apis"], "namedValue"), settings.key_ring)
     named_values = NamedValueService(named_value_rows, changes, lambda: {})
     resolver = Resolver(
-        paths, api_rows, cert_rows, changes.marker, ttl=settings.config_ttl_seconds, beacon=beacon
+        paths,
+        api_rows,
+        cert_rows,
+        changes.marker,
+        ttl=settings.config_ttl_seconds,
+        beacon=beacon,
+        ca_certificates=ca_rows,
     )
     changes.subscribe(resolver.invalidate)
     pool = SessionPool(certificates.load_material, ca_file=settings.backend_ca_file)
@@ -69,7 +81,10 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
         settings=settings,
         provisioner=Provisioner(clients),
         certificates=certificates,
-        apis=ApiService(api_rows, paths, cert_rows, changes, intents),
+        ca_certificates=CaCertificateService(ca_rows, api_rows, ca_intents, changes),
+        apis=ApiService(
+            api_rows, paths, cert_rows, changes, intents, ca_certificates=ca_rows, ca_intents=ca_intents
+        ),
         named_values=named_values,
         resolver=resolver,
         forwarder=forwarder,

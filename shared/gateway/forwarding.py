@@ -129,13 +129,13 @@ class Forwarder:
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
         for _ in range(_ROTATION_RETRIES):
             try:
-                return self._sessions.session_for(route.certificate, route.api.spec.tls)
+                return self._sessions.session_for(route.certificate, route.api.spec.tls, route.trust)
             except EntityNotFound:
                 # The certificate was rotated (here or by another instance) and this version's
                 # blob removed since the route was read: read the route again, not fail the call.
                 self._resolver.invalidate()
                 route = self._resolver.resolve(segments)
-        return self._sessions.session_for(route.certificate, route.api.spec.tls)
+        return self._sessions.session_for(route.certificate, route.api.spec.tls, route.trust)
 
     def _send(
         self,

@@ -38,8 +38,7 @@ def check_peer(der: bytes | None, host: str, checks: PeerChecks) -> None:
             )
     if checks.check_name and not matches_host(x509.load_der_x509_certificate(der), host):
         raise CertificateRefused(
-            f"The backend's certificate does not match its host name ({host!r} is not in its "
-            "subjectAltName)."
+            f"The backend's certificate does not match its host name ({host!r} is not in its subjectAltName)."
         )
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from shared.beacon import ChangeBeacon
 from shared.errors import ApiNotFound, CertgateError, StorageUnavailable
 from shared.gateway.routing import candidate_paths
-from shared.models import Api, Certificate
+from shared.models import Api, CaCertificate, Certificate
 from shared.storage.api_rows import ApiRows, PathReservation
+from shared.storage.ca_certificate_rows import CaCertificateRows
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 
@@ -39,6 +40,7 @@ _HARD_REFRESH_FACTOR = 12
 class Route:
     api: Api
     certificate: Certificate | None
+    trust: tuple[CaCertificate, ...] = ()  # tls.caCertificateIds, read with the route
 
 
 @dataclass
@@ -57,8 +59,10 @@ class Resolver:
         *,
         ttl: float,
         beacon: ChangeBeacon | None = None,
+        ca_certificates: CaCertificateRows | None = None,
     ) -> None:
         self._paths = paths
+        self._ca_certificates = ca_certificates
         self._apis = apis
         self._certificates = certificates
         self._marker = marker
@@ -185,7 +189,21 @@ class Resolver:
             cert = self._certificates.find(api.spec.certificate_id)
             if cert is None:
                 raise ApiNotFound("The API's certificate does not exist.", target=path)
-        return Route(api, cert)
+        return Route(api, cert, self._read_trust(api, path))
+
+    def _read_trust(self, api: Api, path: str) -> tuple[CaCertificate, ...]:
+        ids = api.spec.tls.ca_certificate_ids
+        if not ids or not api.spec.tls.validate_certificate_chain:
+            return ()
+        assert self._ca_certificates is not None, "an API trusts CA certificates: give the rows"
+        trust = []
+        for ca_id in ids:
+            ca = self._ca_certificates.find(ca_id)
+            if ca is None:
+                raise ApiNotFound(f"The API's CA certificate '{ca_id}' does not exist.", target=path)
+            trust.append(ca)
+        return tuple(trust)
+
 
     def _refresh_if_due(self) -> None:
         now = time.monotonic()

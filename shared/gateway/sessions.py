@@ -1,4 +1,5 @@
-"""Pooled `requests` sessions, one per (certificate id, version, TLS settings).
+"""Pooled `requests` sessions, one per (certificate id, version, TLS settings, trusted CA
+certificates and their versions).
 
 Steady state reuses kept-alive connections: no new handshake and no storage call per request.
 A new certificate version makes a new key; the superseded session is closed (its idle
@@ -20,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from shared.gateway.connections import POOL_CLASSES, pool_classes
 from shared.gateway.peer_checks import PeerChecks
 from shared.gateway.tls import client_context
-from shared.models import Certificate, TlsSettings
+from shared.models import CaCertificate, Certificate, TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class SessionKey(NamedTuple):
     certificate_id: str | None
     version: str | None
     tls: TlsSettings
+    trust: tuple[tuple[str, str], ...] = ()  # (CA certificate id, ETag): a replaced CA, a new key
 
 
 class SessionPool:
@@ -104,8 +106,15 @@ class SessionPool:
         self._lock = threading.Lock()
         self._build_locks: dict[SessionKey, threading.Lock] = {}
 
-    def session_for(self, cert: Certificate | None, tls: TlsSettings) -> requests.Session:
-        key = SessionKey(cert.id if cert else None, cert.version if cert else None, tls)
+    def session_for(
+        self, cert: Certificate | None, tls: TlsSettings, trust: tuple[CaCertificate, ...] = ()
+    ) -> requests.Session:
+        key = SessionKey(
+            cert.id if cert else None,
+            cert.version if cert else None,
+            tls,
+            tuple((ca.id, ca.etag) for ca in trust),
+        )
         with self._lock:
             session = self._sessions.get(key)
             if session is not None:
@@ -116,7 +125,7 @@ class SessionPool:
             with self._lock:
                 if key in self._sessions:
                     return self._sessions[key]
-            session = self._build(cert, tls)
+            session = self._build(cert, tls, trust)
             with self._lock:
                 self._install(key, session)
                 self._build_locks.pop(key, None)
@@ -131,14 +140,17 @@ class SessionPool:
                 session.close()
             self._sessions.clear()
 
-    def _build(self, cert: Certificate | None, tls: TlsSettings) -> requests.Session:
+    def _build(
+        self, cert: Certificate | None, tls: TlsSettings, trust: tuple[CaCertificate, ...]
+    ) -> requests.Session:
         material = self._load_material(cert) if cert is not None else None
+        ca_data = "".join(ca.pem for ca in trust) or None
         session = requests.Session()
         session.trust_env = False
         session.mount(
             "https://",
             ContextAdapter(
-                client_context(material, tls, ca_file=self._ca_file),
+                client_context(material, tls, ca_file=self._ca_file, ca_data=ca_data),
                 pool_maxsize=self._pool_maxsize,
                 tls=tls,
             ),

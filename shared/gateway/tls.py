@@ -23,13 +23,18 @@ class StrictEofContext(ssl.SSLContext):
         return super().wrap_socket(*args, **kwargs)
 
 
-def client_context(pem_bundle: bytes | None, tls: TlsSettings, *, ca_file: str | None) -> ssl.SSLContext:
-    """A client context whose trust is exactly: `ca_file` (else the system store) when the
-    chain is validated, nothing checked when it is not; plus the client certificate."""
+def client_context(
+    pem_bundle: bytes | None, tls: TlsSettings, *, ca_file: str | None, ca_data: str | None = None
+) -> ssl.SSLContext:
+    """A client context whose trust is exactly: the API's CA certificates `ca_data` (PEM), else
+    `ca_file`, else the system store, when the chain is validated; nothing checked when it is
+    not; plus the client certificate."""
     ctx = StrictEofContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if tls.validate_certificate_chain:
-        if ca_file:
+        if ca_data:
+            ctx.load_verify_locations(cadata=ca_data)
+        elif ca_file:
             ctx.load_verify_locations(cafile=ca_file)
         else:
             ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)

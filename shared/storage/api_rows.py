@@ -38,6 +38,19 @@ class ApiRows:
                 users.setdefault(row["CertificateId"], []).append(row["RowKey"])
         return users
 
+    def ca_usage(self) -> dict[str, list[str]]:
+        """caCertificateId -> ids of the APIs that trust it, from one scan (a JSON list per row
+        cannot be queried in Table Storage)."""
+        users: dict[str, list[str]] = {}
+        for row in self.table.query(select=["RowKey", "CaCertificateIds"]):
+            for ca_id in json.loads(row.get("CaCertificateIds") or "[]"):
+                users.setdefault(ca_id, []).append(row["RowKey"])
+        return users
+
+    def using_ca_certificate(self, ca_id: str) -> list[str]:
+        """Ids of the APIs whose tls.caCertificateIds lists `ca_id`, in id order."""
+        return self.ca_usage().get(ca_id, [])
+
     def page(self, *, after: str | None, top: int) -> tuple[list[Api], bool]:
         rows, more = self.table.page(after=after, top=top)
         return [_api(r, "") for r in rows], more

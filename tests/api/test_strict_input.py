@@ -47,7 +47,6 @@ def api_body(**props: Any) -> dict[str, Any]:
             "properties.credentials.authorization",
         ),
         ({"credentials": {"query": {"sv": ["1"]}}}, "properties.credentials.query"),
-        ({"tls": {"caCertificateIds": ["corp-root"]}}, "properties.tls.caCertificateIds"),
         ({"tls": "strict"}, "properties.tls"),
         ({"credentials": {"certificateId": 5}}, "properties.credentials.certificateId"),
         ({"tls": {"validateCertificateName": "yes"}}, "properties.tls.validateCertificateName"),

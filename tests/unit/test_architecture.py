@@ -16,6 +16,7 @@ PURE = [
     "shared/envelope.py",
     "shared/pkcs12.py",
     "shared/pkcs12_der.py",
+    "shared/ca_material.py",
     "shared/policy.py",
     "shared/models.py",
     "shared/conditions.py",

@@ -38,7 +38,6 @@ def refusal(parse: Any, body: Any) -> tuple[str, str | None]:
         ),
         (api(credentials={"header": {"x-key": ["v"]}}), "properties.credentials.header"),
         (api(credentials={"query": {"sv": ["1"]}}), "properties.credentials.query"),
-        (api(tls={"caCertificateIds": ["root"]}), "properties.tls.caCertificateIds"),
     ],
 )
 def test_unknown_api_properties(body: Any, target: str) -> None:
