@@ -32,7 +32,9 @@ async def put_api(req: Request) -> Response:
 def _put(call: Call) -> Response:
     api_id = route_id(call, "apiId")
     spec = parse_api_spec(call.json())
-    api, created = SERVICES.get().apis.put(api_id, spec, conditions(call))
+    services = SERVICES.get()
+    services.named_values.require(spec.backend_credentials.named_value_ids())
+    api, created = services.apis.put(api_id, spec, conditions(call))
     return json_response(api.to_resource(), 201 if created else 200, etag=api.etag)
 
 

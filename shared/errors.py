@@ -71,6 +71,10 @@ class CertificateNotFound(_BadRequest):
     code = "CertificateNotFound"
 
 
+class NamedValueNotFound(_BadRequest):
+    code = "NamedValueNotFound"
+
+
 class InvalidServiceUrl(_BadRequest):
     code = "InvalidServiceUrl"
 

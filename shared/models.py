@@ -125,6 +125,45 @@ class TlsSettings:
         return wire
 
 
+# `{{namedValueId}}` in a credential value: replaced by the named value's value when forwarded.
+NAMED_VALUE_REFERENCE = re.compile(r"\{\{([A-Za-z0-9][A-Za-z0-9._-]{0,79})\}\}")
+Pairs = tuple[tuple[str, tuple[str, ...]], ...]  # a name and its values, in the body's order
+
+
+@dataclass(frozen=True)
+class Authorization:
+    scheme: str
+    parameter: str
+
+
+@dataclass(frozen=True)
+class BackendCredentials:
+    """APIM's Backend credentials other than the certificate: sent with every forwarded call,
+    replacing the client's header or query parameter of the same name."""
+
+    authorization: Authorization | None = None
+    header: Pairs = ()
+    query: Pairs = ()
+
+    def texts(self) -> list[str]:
+        texts = [self.authorization.parameter] if self.authorization else []
+        return texts + [v for _, values in (*self.header, *self.query) for v in values]
+
+    def named_value_ids(self) -> frozenset[str]:
+        return frozenset(m for text in self.texts() for m in NAMED_VALUE_REFERENCE.findall(text))
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {}
+        if self.authorization is not None:
+            auth = self.authorization
+            wire["authorization"] = {"scheme": auth.scheme, "parameter": auth.parameter}
+        if self.header:
+            wire["header"] = {name: list(values) for name, values in self.header}
+        if self.query:
+            wire["query"] = {name: list(values) for name, values in self.query}
+        return wire
+
+
 @dataclass(frozen=True)
 class ApiSpec:
     """An API as a client asks for it (the body of PUT /management/apis/{apiId})."""
@@ -134,6 +173,7 @@ class ApiSpec:
     service_url: str
     certificate_id: str | None
     tls: TlsSettings = field(default_factory=TlsSettings)
+    backend_credentials: BackendCredentials = field(default_factory=BackendCredentials)
 
 
 @dataclass(frozen=True)
@@ -152,6 +192,8 @@ class Api:
         }
         if spec.certificate_id is not None:
             properties["credentials"] = {"certificateId": spec.certificate_id}
+        if spec.backend_credentials.to_wire():
+            properties.setdefault("credentials", {}).update(spec.backend_credentials.to_wire())
         return {"id": f"/apis/{self.id}", "name": self.id, "type": "apis", "properties": properties}
 
 
@@ -174,7 +216,8 @@ class Upload:
 # what is built is here (APIM's other credential kinds and TLS options are not, yet).
 _UPLOAD_FIELDS = ("data", "password")
 _API_FIELDS = ("displayName", "path", "serviceUrl", "credentials", "tls")
-_CREDENTIAL_FIELDS = ("certificateId", "certificateIds")
+_CREDENTIAL_FIELDS = ("certificateId", "certificateIds", "authorization", "header", "query")
+_AUTHORIZATION_FIELDS = ("scheme", "parameter")
 _TLS_FLAGS = ("validateCertificateChain", "validateCertificateName")
 _TLS_FIELDS = (*_TLS_FLAGS, "caCertificateIds", "serverCertificateThumbprints", "serverName")
 
@@ -232,13 +275,14 @@ def parse_api_spec(body: Any) -> ApiSpec:
     if not isinstance(service_url, str):
         raise InvalidRequestBody("'properties.serviceUrl' must be a string.", target="properties.serviceUrl")
     certificate_id = _certificate_id(props.get("credentials"))
+    backend_credentials = parse_backend_credentials(props.get("credentials"))
     tls = _tls(props.get("tls"))
     _check_text(display_name, "displayName", MAX_DISPLAY_NAME, InvalidRequestBody)
     _check_text(path, "path", MAX_PATH, InvalidPath)
     _check_text(service_url, "serviceUrl", MAX_SERVICE_URL, InvalidServiceUrl)
     validate_api_path(path)
     _validate_service_url(service_url, with_certificate=certificate_id is not None)
-    return ApiSpec(display_name or path, path, service_url, certificate_id, tls)
+    return ApiSpec(display_name or path, path, service_url, certificate_id, tls, backend_credentials)
 
 
 # APIM's own limits for these fields (Api entity, 2024-05-01).
@@ -316,6 +360,65 @@ def _certificate_id(credentials: Any) -> str | None:
             f"'{where}.certificateId' must be a string.", target=f"{where}.certificateId"
         )
     return validate_id(cert_id, target=f"{where}.certificateId")
+
+
+# RFC 9110 5.1 field names; those the gateway writes itself or that frame the message are refused.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "te", "upgrade", "trailer", "keep-alive"}
+)
+
+
+def parse_backend_credentials(credentials: Any) -> BackendCredentials:
+    """`credentials.authorization`, `.header` and `.query` (the object was checked by
+    `_certificate_id`: an object of known properties, or None)."""
+    where = "properties.credentials"
+    if credentials is None:
+        return BackendCredentials()
+    authorization = credentials.get("authorization")
+    if authorization is not None:
+        at = f"{where}.authorization"
+        if not isinstance(authorization, dict):
+            raise InvalidRequestBody(f"'{at}' must be an object.", target=at)
+        _only_known(authorization, _AUTHORIZATION_FIELDS, at)
+        scheme, parameter = authorization.get("scheme"), authorization.get("parameter")
+        if not isinstance(scheme, str) or not _TOKEN.fullmatch(scheme):
+            raise InvalidRequestBody(f"'{at}.scheme' must be an HTTP auth scheme.", target=f"{at}.scheme")
+        if not isinstance(parameter, str) or not parameter:
+            message = f"'{at}.parameter' must be a non-empty string."
+            raise InvalidRequestBody(message, target=f"{at}.parameter")
+        _check_text(parameter, "authorization.parameter", MAX_CREDENTIAL_VALUE, InvalidRequestBody)
+        authorization = Authorization(scheme, parameter)
+    header = _pairs(credentials.get("header"), f"{where}.header", headers=True)
+    if authorization is not None and any(name.lower() == "authorization" for name, _ in header):
+        raise InvalidRequestBody(
+            f"Give '{where}.authorization' or an Authorization header, not both.", target=f"{where}.header"
+        )
+    return BackendCredentials(authorization, header, _pairs(credentials.get("query"), f"{where}.query"))
+
+
+MAX_CREDENTIAL_VALUE = 4096
+
+
+def _pairs(value: Any, where: str, *, headers: bool = False) -> Pairs:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise InvalidRequestBody(f"'{where}' must be an object of names to lists of values.", target=where)
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for name, values in value.items():
+        at = f"{where}.{name}"
+        valid = _TOKEN.fullmatch(name) and name.lower() not in _RESERVED_HEADERS if headers else name
+        if not valid:
+            raise InvalidRequestBody(f"'{at}' is not a name that can be set.", target=at)
+        if any(name.lower() == seen.lower() for seen, _ in pairs):
+            raise InvalidRequestBody(f"'{at}' is given twice (names are case-insensitive).", target=at)
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise InvalidRequestBody(f"'{at}' must be a non-empty list of strings.", target=at)
+        for text in values:
+            _check_text(text, at, MAX_CREDENTIAL_VALUE, InvalidRequestBody)
+        pairs.append((name, tuple(values)))
+    return tuple(pairs)
 
 
 def _tls(tls: Any) -> TlsSettings:

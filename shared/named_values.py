@@ -8,7 +8,13 @@ from collections.abc import Callable, Mapping
 
 from shared.changes import ChangeFeed
 from shared.conditions import NO_CONDITIONS, Conditions
-from shared.errors import ErrorDetail, NamedValueInUse, ResourceNotFound, StorageUnavailable
+from shared.errors import (
+    ErrorDetail,
+    NamedValueInUse,
+    NamedValueNotFound,
+    ResourceNotFound,
+    StorageUnavailable,
+)
 from shared.identifiers import validate_id
 from shared.listing import NAMED_VALUE_FIELDS, matcher, page_after
 from shared.models import NamedValue, NamedValueSpec, Page
@@ -65,14 +71,14 @@ class NamedValueService:
     def etag(self, named_value_id: str) -> str:
         return self.get(named_value_id).etag
 
-    def find_many(self, ids: frozenset[str]) -> dict[str, str]:
-        """The values of those of `ids` that exist (point reads; for the gateway's routes)."""
-        values: dict[str, str] = {}
+    def require(self, ids: frozenset[str]) -> None:
+        """400 NamedValueNotFound unless every one of `ids` exists (an API's PUT; point reads).
+        A delete racing the PUT is not guarded: the gateway then answers 404 for that API."""
         for named_value_id in sorted(ids):
-            found = self._rows.find(named_value_id)
-            if found is not None:
-                values[named_value_id] = found.spec.value
-        return values
+            if self._rows.find(named_value_id) is None:
+                raise NamedValueNotFound(
+                    f"Named value '{named_value_id}' does not exist.", target="credentials"
+                )
 
     def list(self, *, top: int, after: str | None, filter_text: str | None = None) -> Page:
         matches = matcher(filter_text, NAMED_VALUE_FIELDS)

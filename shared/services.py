@@ -58,7 +58,7 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
     )
     # A partition of its own in the APIs table (the credentials that refer to them live there).
     named_value_rows = NamedValueRows(EntityTable(tables["apis"], "namedValue"), settings.key_ring)
-    named_values = NamedValueService(named_value_rows, changes, lambda: {})
+    named_values = NamedValueService(named_value_rows, changes, api_rows.named_value_usage)
     resolver = Resolver(
         paths,
         api_rows,
@@ -68,6 +68,7 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
         beacon=beacon,
         ca_certificates=ca_rows,
     )
+    resolver.named_value_rows = named_value_rows
     changes.subscribe(resolver.invalidate)
     pool = SessionPool(certificates.load_material, ca_file=settings.backend_ca_file)
     forwarder = Forwarder(

@@ -24,6 +24,7 @@ from urllib3.util import SKIP_HEADER, wait_for_read
 from shared.errors import CertgateError, InvalidHeader, PayloadTooLarge
 from shared.gateway.backend_errors import backend_errors, translate
 from shared.gateway.connections import CURRENT_WATCH
+from shared.gateway.credentials import credential_headers, credential_query
 from shared.gateway.headers import Headers, request_headers, response_headers
 from shared.gateway.resolver import Resolver, Route
 from shared.gateway.routing import backend_url, parse_gateway_target
@@ -85,8 +86,11 @@ class Forwarder:
         target = parse_gateway_target(request.path, request.query, scheme=request.scheme, host=request.host)
         self.check_length(request.length)
         route = self._resolver.resolve(target.segments)
-        url = backend_url(route.api.spec.service_url, route.api.spec.path, target)
-        headers = _outgoing(request_headers(request.headers, proto=target.scheme, host=target.host), request)
+        credentials = route.api.spec.backend_credentials
+        query = credential_query(target.raw_query, credentials, route.named_values)
+        url = backend_url(route.api.spec.service_url, route.api.spec.path, target._replace(raw_query=query))
+        forwarded = request_headers(request.headers, proto=target.scheme, host=target.host)
+        headers = _outgoing(credential_headers(forwarded, credentials, route.named_values), request)
         started = time.perf_counter()
         thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
         watch = self._watchdog.watch(self._timeout)

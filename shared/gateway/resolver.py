@@ -16,9 +16,11 @@ unreachable, what was resolved keeps being served.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.beacon import ChangeBeacon
@@ -29,6 +31,7 @@ from shared.storage.api_rows import ApiRows, PathReservation
 from shared.storage.ca_certificate_rows import CaCertificateRows
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
+from shared.storage.named_value_rows import NamedValueRows
 
 log = logging.getLogger(__name__)
 # Even with a quiet marker, reload now and then: a writer that died between its write and its
@@ -41,6 +44,9 @@ class Route:
     api: Api
     certificate: Certificate | None
     trust: tuple[CaCertificate, ...] = ()  # tls.caCertificateIds, read with the route
+    # The values of the named values its credentials refer to, read with the route: a change
+    # of one publishes a change, which drops the snapshot like any other.
+    named_values: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Resolver:
         ca_certificates: CaCertificateRows | None = None,
     ) -> None:
         self._paths = paths
+        self.named_value_rows: NamedValueRows | None = None  # set by the composition root
         self._ca_certificates = ca_certificates
         self._apis = apis
         self._certificates = certificates
@@ -181,6 +188,20 @@ class Resolver:
             return snapshot.routes[path]
 
     def _read_route(self, api_id: str, path: str) -> Route | None:
+        route = self._read_route_only(api_id, path)
+        ids = route.api.spec.backend_credentials.named_value_ids() if route is not None else frozenset()
+        if route is None or not ids:
+            return route
+        assert self.named_value_rows is not None, "an API refers to named values: give the rows"
+        values = {}
+        for named_value_id in sorted(ids):
+            found = self.named_value_rows.find(named_value_id)
+            if found is None:
+                raise ApiNotFound(f"The API's named value '{named_value_id}' does not exist.", target=path)
+            values[named_value_id] = found.spec.value
+        return dataclasses.replace(route, named_values=values)
+
+    def _read_route_only(self, api_id: str, path: str) -> Route | None:
         api = self._apis.find(api_id)
         if api is None or api.spec.path != path:
             return None  # a stale reservation: its API is gone or moved

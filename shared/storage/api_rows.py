@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.models import Api, ApiSpec, TlsSettings
+from shared.models import Api, ApiSpec, BackendCredentials, TlsSettings, parse_backend_credentials
 from shared.storage.tables import Entity, EntityTable
 
 
@@ -29,6 +29,12 @@ class ApiRows:
         """Ids of the APIs bound to `certificate_id`, in id order."""
         rows = self.table.query("CertificateId eq @c", {"c": certificate_id}, select=["RowKey"])
         return [r["RowKey"] for r in rows]
+
+    def named_value_usage(self) -> dict[str, frozenset[str]]:
+        """apiId -> the named value ids its credentials refer to, from one scan."""
+        rows = self.table.query(select=["RowKey", "Credentials"])
+        usage = {str(r["RowKey"]): _credentials(r).named_value_ids() for r in rows}
+        return {api_id: refs for api_id, refs in usage.items() if refs}
 
     def usage(self) -> dict[str, list[str]]:
         """certificateId -> ids of the APIs that use it, from one scan."""
@@ -104,6 +110,8 @@ def _entity(spec: ApiSpec) -> Entity:
         "CaCertificateIds": json.dumps(list(spec.tls.ca_certificate_ids)),
         "ServerThumbprints": json.dumps(list(spec.tls.server_certificate_thumbprints)),
         "ServerName": spec.tls.server_name or "",
+        # As written ({{namedValueId}} references, never their values).
+        "Credentials": json.dumps(spec.backend_credentials.to_wire()),
     }
 
 
@@ -117,6 +125,10 @@ def _tls(entity: Entity) -> TlsSettings:
     )
 
 
+def _credentials(entity: Entity) -> BackendCredentials:
+    return parse_backend_credentials(json.loads(entity.get("Credentials") or "{}"))
+
+
 def _api(entity: Entity, etag: str) -> Api:
     spec = ApiSpec(
         display_name=entity.get("DisplayName", ""),
@@ -124,5 +136,6 @@ def _api(entity: Entity, etag: str) -> Api:
         service_url=entity["ServiceUrl"],
         certificate_id=entity.get("CertificateId") or None,
         tls=_tls(entity),
+        backend_credentials=_credentials(entity),
     )
     return Api(id=entity["RowKey"], spec=spec, etag=etag)

@@ -40,13 +40,13 @@ def api_body(**props: Any) -> dict[str, Any]:
             "properties.tls.validateCertifcateName",
         ),
         ({"servicUrl": "https://x"}, "properties.servicUrl"),
-        # not built yet: refused rather than dropped
-        ({"credentials": {"header": {"x-api-key": ["k"]}}}, "properties.credentials.header"),
+        # misspelt credential kinds and their properties: refused rather than dropped
+        ({"credentials": {"headers": {"x-api-key": ["k"]}}}, "properties.credentials.headers"),
         (
-            {"credentials": {"authorization": {"scheme": "Basic", "parameter": "p"}}},
-            "properties.credentials.authorization",
+            {"credentials": {"authorization": {"scheme": "Basic", "parametr": "p"}}},
+            "properties.credentials.authorization.parametr",
         ),
-        ({"credentials": {"query": {"sv": ["1"]}}}, "properties.credentials.query"),
+        ({"credentials": {"query": {"sv": "1"}}}, "properties.credentials.query.sv"),
         ({"tls": "strict"}, "properties.tls"),
         ({"credentials": {"certificateId": 5}}, "properties.credentials.certificateId"),
         ({"tls": {"validateCertificateName": "yes"}}, "properties.tls.validateCertificateName"),

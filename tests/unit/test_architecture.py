@@ -24,6 +24,7 @@ PURE = [
     "shared/listing.py",
     "shared/gateway/routing.py",
     "shared/gateway/headers.py",
+    "shared/gateway/credentials.py",
     "shared/gateway/tls.py",
 ]
 

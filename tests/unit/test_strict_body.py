@@ -31,13 +31,13 @@ def refusal(parse: Any, body: Any) -> tuple[str, str | None]:
         (api(servicUrl="https://x"), "properties.servicUrl"),
         (api(credentials={"certifcateId": "c"}), "properties.credentials.certifcateId"),
         (api(tls={"validateCertificateChain": True, "verify": False}), "properties.tls.verify"),
-        # APIM's other credential kinds and TLS options are not built: refused, never dropped
+        # misspelt credential kinds and their properties: refused, never dropped
         (
-            api(credentials={"authorization": {"scheme": "Basic", "parameter": "x"}}),
-            "properties.credentials.authorization",
+            api(credentials={"authorization": {"scheme": "Basic", "parametr": "x"}}),
+            "properties.credentials.authorization.parametr",
         ),
-        (api(credentials={"header": {"x-key": ["v"]}}), "properties.credentials.header"),
-        (api(credentials={"query": {"sv": ["1"]}}), "properties.credentials.query"),
+        (api(credentials={"headers": {"x-key": ["v"]}}), "properties.credentials.headers"),
+        (api(credentials={"queries": {"sv": ["1"]}}), "properties.credentials.queries"),
     ],
 )
 def test_unknown_api_properties(body: Any, target: str) -> None:
