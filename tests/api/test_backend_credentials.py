@@ -16,6 +16,9 @@ import pytest
 import requests
 
 from tests.api.client import Management, error_code
+from tests.services import DevHost
+from tests.support.pki import Issued, pfx_cryptography
+from tests.support.tls_backends import EchoBackend
 
 BASIC = "Basic " + base64.b64encode(b"orders:pa55-w0rd").decode()
 API_KEY = "k3y-f0r-the-backend"
@@ -163,3 +166,31 @@ def test_literal_basic_in_policy_and_refusals(mgmt: Management, backend: str, ui
         refused = _api(mgmt, f"{uid}-bad", backend, credentials)
         assert refused.status_code == 400 and error_code(refused) == "InvalidRequestBody", credentials
         assert refused.json()["error"]["target"] == target
+
+
+def test_with_a_client_certificate_over_mtls(
+    gateway_host: DevHost, mtls_backend: EchoBackend, client_certs: dict[str, Issued], uid: str
+) -> None:
+    """Credentials travel with the bound certificate; the echo shows exactly ours."""
+    gw = Management(gateway_host.url)
+    _named_value(gw, f"{uid}-k", API_KEY)
+    upload = gw.upload(f"c-{uid}", pfx_cryptography(client_certs["rsa"], "pw"), "pw")
+    assert upload.status_code == 201, upload.text
+    credentials = {
+        "certificateId": f"c-{uid}",
+        "authorization": {"scheme": "Bearer", "parameter": f"{{{{{uid}-k}}}}"},
+        "header": {"X-Tenant": ["contoso"]},
+        "query": {"key": [f"{{{{{uid}-k}}}}"]},
+    }
+    assert _api(gw, uid, mtls_backend.url + "/api", credentials).status_code == 201
+    headers = {"Authorization": "Bearer client", "x-tenant": "fabrikam", "X-Echo-Status": "401"}
+    answer = requests.get(
+        f"{gw.base}/gateway/{uid}/x", params={"key": "mine", "a": "1"}, headers=headers, timeout=10
+    )
+    assert answer.status_code == 401  # the backend's status comes back unchanged
+    seen = answer.json()
+    assert seen["client_cert"]["thumbprint"] == client_certs["rsa"].thumbprint
+    sent = [(k.lower(), v) for k, v in seen["headers"]]
+    assert [v for k, v in sent if k == "authorization"] == [f"Bearer {API_KEY}"]
+    assert [v for k, v in sent if k == "x-tenant"] == ["contoso"]
+    assert seen["query"] == f"a=1&key={API_KEY}"
