@@ -7,6 +7,7 @@ from typing import Any
 import requests
 
 from tests.api.client import Management, error_code
+from tests.services import DevHost
 
 SECRET = "s3cr3t-named-value-✓"
 
@@ -21,7 +22,7 @@ def _put(mgmt: Management, nv_id: str, **properties: Any) -> requests.Response:
     )
 
 
-def test_secret_value_is_never_returned(mgmt: Management, uid: str) -> None:
+def test_secret_value_is_never_returned(mgmt: Management, devhost: DevHost, uid: str) -> None:
     created = _put(mgmt, uid, displayName="orders key", value=SECRET, secret=True, tags=["a"])
     assert created.status_code == 201, created.text
     body = created.json()
@@ -37,6 +38,8 @@ def test_secret_value_is_never_returned(mgmt: Management, uid: str) -> None:
     assert head.status_code == 200 and head.headers["ETag"] == etag and not head.content
     for response in (created, got, listed, head):
         assert SECRET not in response.text and "s3cr3t" not in response.text
+    assert devhost.log_line(f"named value {uid} created")  # logged, without its value
+    assert "s3cr3t" not in devhost.log_text()
 
 
 def test_plain_value_is_returned_and_replaced(mgmt: Management, uid: str) -> None:
