@@ -166,16 +166,26 @@ class SessionPool:
         return session
 
     def _install(self, key: SessionKey, session: requests.Session) -> None:
-        superseded = [
-            k
-            for k in self._sessions
-            if key.certificate_id is not None
-            and k.certificate_id == key.certificate_id
-            and k.version != key.version
-        ]
+        superseded = [k for k in self._sessions if _supersedes(key, k)]
         for old in superseded:
             self._sessions.pop(old).close()
         self._sessions[key] = session
         while len(self._sessions) > self._max:
             _, evicted = self._sessions.popitem(last=False)
             evicted.close()
+
+
+def _supersedes(new: SessionKey, old: SessionKey) -> bool:
+    """A new version of the client certificate, or of the same CA certificates under the same
+    settings: the old session drains (calls in flight finish on their connections)."""
+    if (
+        new.certificate_id is not None
+        and old.certificate_id == new.certificate_id
+        and old.version != new.version
+    ):
+        return True
+    return (
+        new.trust != old.trust
+        and [ca_id for ca_id, _ in new.trust] == [ca_id for ca_id, _ in old.trust]
+        and new[:3] == old[:3]
+    )

@@ -12,9 +12,10 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from shared.ca_material import CaInfo
 from shared.gateway.sessions import ContextAdapter, SessionPool
 from shared.gateway.tls import client_context
-from shared.models import Certificate, TlsSettings
+from shared.models import CaCertificate, Certificate, TlsSettings
 from shared.pkcs12 import CertificateInfo
 from tests.support.pki import CA, Issued
 from tests.support.tls_backends import EchoBackend
@@ -110,3 +111,22 @@ def test_pool_keys_by_version_closes_superseded_and_is_bounded(
         pool.session_for(cert(f"x{n}", "v1"), TlsSettings())
     assert len(pool) == 3  # bounded
     pool.close()
+
+
+def test_trust_is_exactly_the_apis_ca_certificates_and_a_new_version_supersedes(root: CA, trust: str) -> None:
+    """tls.caCertificateIds: the context holds exactly those CAs (not the file); a replaced CA
+    (new ETag) is a new session, and the old one is closed."""
+    with EchoBackend(root.issue_server(), None) as backend:  # no client certificate asked
+        other = CA.new("another root")
+        now = datetime.now(UTC)
+        info = CaInfo("CN=x", "CN=x", "AB" * 20, now, True)
+        pool = SessionPool(lambda c: b"", ca_file=trust)
+        tls = TlsSettings(ca_certificate_ids=("corp",))
+        wrong = pool.session_for(None, tls, (CaCertificate("corp", info, other.cert_pem.decode(), "e1"),))
+        with pytest.raises(requests.exceptions.SSLError):
+            wrong.get(backend.url, timeout=10)  # the file trusts `root`; this API trusts only `other`
+        right = pool.session_for(None, tls, (CaCertificate("corp", info, root.cert_pem.decode(), "e2"),))
+        assert right is not wrong and right.get(backend.url, timeout=10).status_code == 200
+        assert len(wrong.get_adapter(backend.url).poolmanager.pools) == 0  # type: ignore[attr-defined]
+        assert len(pool) == 1
+        pool.close()
