@@ -122,3 +122,31 @@ def test_delete_in_use(gw: Management, corp: CA, uid: str) -> None:
     for api in (f"a-{uid}", f"b-{uid}"):
         assert put_api(gw, api, "https://localhost:1", {}).status_code == 200
     assert gw.delete(f"/management/caCertificates/{ca_id}", **{"If-Match": etag}).status_code == 200
+
+
+def test_identifiers_lists_and_the_api_resource(gw: Management, corp: CA, uid: str) -> None:
+    bad = put_ca(gw, "-bad", corp.cert_pem)
+    assert bad.status_code == 400 and error_code(bad) == "InvalidIdentifier"
+    assert error_code(gw.get(f"/management/caCertificates/none-{uid}")) == "ResourceNotFound"
+    second = CA.new(f"second {uid}")
+    for ca_id, ca in ((f"l1-{uid}", corp), (f"l2-{uid}", second)):
+        assert put_ca(gw, ca_id, ca.cert_pem).status_code == 201
+    thumbprint = put_ca(gw, f"l2-{uid}", second.cert_pem).json()["properties"]["thumbprint"]
+    by_thumbprint = {"$filter": f"thumbprint eq '{thumbprint}' and startswith(name,'l')"}
+    listed = gw.get("/management/caCertificates", params=by_thumbprint).json()
+    assert listed["count"] == 1 and [i["name"] for i in listed["value"]] == [f"l2-{uid}"]
+    paged = gw.get("/management/caCertificates", params={"$filter": f"endswith(name,'-{uid}')", "$top": "1"})
+    assert paged.json()["count"] == 2 and "nextLink" in paged.json()
+    assert (
+        error_code(gw.get("/management/caCertificates", params={"$orderby": "name"}))
+        == "InvalidQueryParameter"
+    )
+    tls = {"caCertificateIds": [f"l1-{uid}", f"l2-{uid}"], "serverName": "Orders.Internal.Test"}
+    api = put_api(gw, uid, "https://localhost:1", tls).json()["properties"]["tls"]
+    assert api == {
+        "validateCertificateChain": True,
+        "validateCertificateName": True,
+        "caCertificateIds": [f"l1-{uid}", f"l2-{uid}"],
+        "serverName": "orders.internal.test",
+    }
+    assert gw.get(f"/management/caCertificates/l2-{uid}").json()["properties"]["usedBy"] == [uid]
