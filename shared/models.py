@@ -282,6 +282,14 @@ def parse_api_spec(body: Any) -> ApiSpec:
     _check_text(service_url, "serviceUrl", MAX_SERVICE_URL, InvalidServiceUrl)
     validate_api_path(path)
     _validate_service_url(service_url, with_certificate=certificate_id is not None)
+    if urlsplit(service_url).scheme == "http" and (
+        tls.ca_certificate_ids or tls.server_certificate_thumbprints or tls.server_name
+    ):
+        # Else the pin, trust or name would be ignored without a word: there is no TLS at all.
+        raise InvalidServiceUrl(
+            "'serviceUrl' must use https when tls names CA certificates, pins or a server name.",
+            target="serviceUrl",
+        )
     return ApiSpec(display_name or path, path, service_url, certificate_id, tls, backend_credentials)
 
 

@@ -123,3 +123,13 @@ def test_name_check_alone_passes_the_right_name(gw: Management, uid: str) -> Non
         deeper = {"validateCertificateChain": False, "serverName": "a.api.example.com"}
         assert put(gw, uid, backend.url, deeper).status_code == 200
         refused(call(gw, uid), "does not match its host name")
+
+
+@pytest.mark.parametrize(
+    "tls",
+    [{"serverCertificateThumbprints": ["AB" * 20]}, {"serverName": "orders.internal.test"}],
+)
+def test_tls_options_need_https(gw: Management, uid: str, tls: dict[str, Any]) -> None:
+    refused = put(gw, uid, "http://localhost:1", tls)
+    assert refused.status_code == 400 and error_code(refused) == "InvalidServiceUrl", refused.text
+    assert put(gw, uid, "http://localhost:1", {}).status_code == 201
