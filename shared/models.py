@@ -524,6 +524,7 @@ def _validate_service_url(url: str, *, with_certificate: bool) -> None:
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
 @dataclass(frozen=True)
 class NamedValueSpec:
     """A named value as a client gives it (PUT /management/namedValues/{id})."""

@@ -225,7 +225,6 @@ class Resolver:
             trust.append(ca)
         return tuple(trust)
 
-
     def _refresh_if_due(self) -> None:
         now = time.monotonic()
         if now - self._checked_at < self._ttl:

@@ -110,7 +110,7 @@ def test_null_compares_a_missing_value() -> None:
         ("   ", "empty"),
         ("name eq 'x", "not closed"),
         ("name eq 'x''", "not closed"),
-        ("name eq \"x\"", "Unexpected character '\"'"),
+        ('name eq "x"', "Unexpected character '\"'"),
         ("name = 'x'", "Unexpected character '='"),
         ("name eq", "found the end of the filter"),
         ("name 'x'", "Expected one of eq, ne, lt, le, gt, ge at character 6"),
