@@ -16,7 +16,7 @@ from functions.http import (
     route_id,
 )
 from functions.runtime import SERVICES
-from shared.models import parse_api_spec
+from shared.bodies import parse_api_spec
 from shared.policy import policy_resource
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]

@@ -16,7 +16,7 @@ from functions.http import (
     route_id,
 )
 from functions.runtime import SERVICES
-from shared.models import parse_upload
+from shared.bodies import parse_upload
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 _ITEM = "management/certificates/{certificateId}"

@@ -16,7 +16,7 @@ from functions.http import (
     route_id,
 )
 from functions.runtime import SERVICES
-from shared.models import parse_named_value
+from shared.bodies import parse_named_value
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 _ITEM = "management/namedValues/{namedValueId}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shared.models import Api, ApiSpec, BackendCredentials, TlsSettings, parse_backend_credentials
+from shared.bodies import parse_backend_credentials
+from shared.models import Api, ApiSpec, BackendCredentials, TlsSettings
 from shared.storage.tables import Entity, EntityTable
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from shared.bodies import parse_upload
 from shared.config import load_settings
 from shared.errors import BackendTimeout, BackendUnreachable, CertgateError, PayloadTooLarge
 from shared.gateway.forwarding import GatewayRequest
-from shared.models import ApiSpec, parse_upload
+from shared.models import ApiSpec
 from shared.services import Services, build_services
 from tests.conftest import unique_prefix
 from tests.services import Azurite, app_environment

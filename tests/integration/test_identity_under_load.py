@@ -11,10 +11,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from shared.bodies import parse_upload
 from shared.config import load_settings
 from shared.gateway.forwarding import Forwarder, GatewayRequest
 from shared.gateway.sessions import SessionPool
-from shared.models import ApiSpec, Certificate, parse_upload
+from shared.models import ApiSpec, Certificate
 from shared.services import build_services
 from tests.conftest import unique_prefix
 from tests.services import Azurite, app_environment

@@ -19,6 +19,7 @@ PURE = [
     "shared/ca_material.py",
     "shared/policy.py",
     "shared/models.py",
+    "shared/bodies.py",
     "shared/conditions.py",
     "shared/odata.py",
     "shared/listing.py",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from shared.bodies import parse_api_spec, parse_backend_credentials
 from shared.errors import InvalidRequestBody
 from shared.gateway.credentials import credential_headers, credential_query, substitute
-from shared.models import Api, Authorization, BackendCredentials, parse_api_spec, parse_backend_credentials
+from shared.models import Api, Authorization, BackendCredentials
 from shared.policy import render_policy
 
 CREDENTIALS = {

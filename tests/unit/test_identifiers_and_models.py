@@ -2,9 +2,9 @@ import base64
 
 import pytest
 
+from shared.bodies import parse_api_spec, parse_upload
 from shared.errors import CertgateError, InvalidIdentifier, InvalidPath
 from shared.identifiers import validate_api_path, validate_id
-from shared.models import parse_api_spec, parse_upload
 
 
 @pytest.mark.parametrize("value", ["a", "A1", "backend-prod", "x.y_z-1", "9" * 80])

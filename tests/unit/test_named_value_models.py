@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from shared.bodies import parse_named_value
 from shared.errors import InvalidRequestBody
-from shared.models import NamedValue, NamedValueSpec, parse_named_value
+from shared.models import NamedValue, NamedValueSpec
 
 
 def test_parses_apims_shape() -> None:

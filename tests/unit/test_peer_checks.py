@@ -8,8 +8,8 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from shared.bodies import normalise_thumbprint
 from shared.gateway.peer_checks import CertificateRefused, PeerChecks, check_peer, matches_host
-from shared.models import normalise_thumbprint
 from tests.support.pki import KeyKind, self_signed
 
 

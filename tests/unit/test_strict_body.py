@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared.bodies import parse_api_spec, parse_upload
 from shared.errors import CertgateError
-from shared.models import parse_api_spec, parse_upload
 
 DATA = base64.b64encode(b"pfx").decode()
 
