@@ -2,7 +2,8 @@
 
 The service URL and master key (management is admin level) come from CERTGATE_URL and
 CERTGATE_KEY (or --url / --key-env);
-the PFX password from the environment variable named by --password-env, never the command line.
+the PFX password from the environment variable named by --password-env, and a named value's
+value from the one named by --value-env, never the command line.
 Output is JSON on stdout; a refusal prints the contract's whole error (code, message, target,
 details, and the HTTP status) on stderr and exits 1. A reader that goes away (`| head -1`) ends
 it quietly with 141, as SIGPIPE ends other tools.
@@ -11,6 +12,7 @@ it quietly with 141, as SIGPIPE ends other tools.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -18,6 +20,30 @@ from pathlib import Path
 from typing import Any
 
 from certgate_cli.client import ManagementClient, Refused
+
+# resource collection -> (the list command's noun, the get/delete commands' noun)
+KINDS = {
+    "certificates": ("certificates", "certificate"),
+    "apis": ("apis", "api"),
+    "caCertificates": ("cas", "ca"),
+    "namedValues": ("named-values", "named-value"),
+}
+_BY_PLURAL = {plural: kind for kind, (plural, _) in KINDS.items()}
+_BY_SINGLE = {single: kind for kind, (_, single) in KINDS.items()}
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _values(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, []).append(value)
+    return out
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,10 +65,36 @@ def parser() -> argparse.ArgumentParser:
     bind.add_argument("--display-name")
     bind.add_argument("--no-validate-chain", action="store_true")
     bind.add_argument("--no-validate-name", action="store_true")
-    for kind in ("certificates", "apis"):
-        sub.add_parser(f"list-{kind}", help=f"list all {kind}")
+    auth = bind.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--basic-from-named-value", metavar="NAME", help="Authorization: Basic {{NAME}} (a named value)"
+    )
+    auth.add_argument("--authorization", nargs=2, metavar=("SCHEME", "PARAM"), help="Authorization header")
+    bind.add_argument("--header", action="append", type=_pair, default=[], metavar="NAME=VALUE")
+    bind.add_argument("--query", action="append", type=_pair, default=[], metavar="NAME=VALUE")
+    bind.add_argument("--ca-certificate", action="append", default=[], metavar="ID", help="trust only these")
+    bind.add_argument(
+        "--pin", action="append", default=[], metavar="THUMBPRINT", help="server certificate pin"
+    )
+    bind.add_argument("--server-name", help="SNI and the name checked instead of the serviceUrl host")
+    test = sub.add_parser("test-api", help="dry run against the backend; exit 1 unless the report is ok")
+    test.add_argument("--id", required=True)
+    test.add_argument("--method", help="default HEAD")
+    test.add_argument("--path", help="default the serviceUrl itself")
+    ca = sub.add_parser("upload-ca", help="upload or replace a CA certificate from a PEM or DER file")
+    ca.add_argument("--id", required=True)
+    ca.add_argument("--file", required=True, type=Path)
+    nv = sub.add_parser("set-named-value", help="create or replace a named value")
+    nv.add_argument("--id", required=True)
+    nv.add_argument("--display-name")
+    nv.add_argument("--secret", action="store_true")
+    nv.add_argument("--tag", action="append", default=[], dest="tags")
+    nv.add_argument("--value-env", default="NAMED_VALUE", help="variable holding the value")
+    for kind, (plural, single) in KINDS.items():
+        listing = sub.add_parser(f"list-{plural}", help=f"list all {kind}")
+        listing.add_argument("--filter", help="OData $filter, passed through")
         for verb in ("get", "delete"):
-            one = sub.add_parser(f"{verb}-{kind[:-1]}", help=f"{verb} one {kind[:-1]}")
+            one = sub.add_parser(f"{verb}-{single}", help=f"{verb} one of the {kind}")
             one.add_argument("--id", required=True)
     policy = sub.add_parser("policy", help="an API's policy document")
     policy.add_argument("--id", required=True)
@@ -57,25 +109,76 @@ def run(args: argparse.Namespace, client: ManagementClient) -> Any:
             raise Refused(0, "MissingPassword", f"environment variable {args.password_env} is not set")
         return client.upload_certificate(args.id, args.pfx.read_bytes(), password)
     if command == "bind-api":
-        props: dict[str, Any] = {
-            "displayName": args.display_name or args.id,
-            "path": args.path,
-            "serviceUrl": args.service_url,
-            "tls": {
-                "validateCertificateChain": not args.no_validate_chain,
-                "validateCertificateName": not args.no_validate_name,
-            },
-        }
-        if args.certificate:
-            props["credentials"] = {"certificateId": args.certificate}
-        return client.put_api(args.id, props)
+        return client.put_api(args.id, _api_properties(args))
+    if command == "test-api":
+        body = {k: v for k, v in (("method", args.method), ("path", args.path)) if v is not None}
+        return client.test_api(args.id, body)
+    if command == "upload-ca":
+        return client.put(
+            "caCertificates", args.id, {"data": base64.b64encode(args.file.read_bytes()).decode()}
+        )
+    if command == "set-named-value":
+        value = os.environ.get(args.value_env)
+        if value is None:
+            raise Refused(0, "MissingValue", f"environment variable {args.value_env} is not set")
+        props: dict[str, Any] = {"displayName": args.display_name or args.id, "value": value}
+        props["secret"] = args.secret
+        if args.tags:
+            props["tags"] = args.tags
+        return _without_secret(client.put("namedValues", args.id, props))
     if command.startswith("list-"):
-        items = list(client.list_all(command[5:]))
-        return {"value": items, "count": len(items)}
+        items = list(client.list_all(_BY_PLURAL[command[5:]], args.filter))
+        return {"value": [_without_secret(i) for i in items], "count": len(items)}
     if command == "policy":
         return client.policy(args.id)
-    verb, kind = command.split("-", 1)
-    return client.get(kind + "s", args.id) if verb == "get" else client.delete(kind + "s", args.id)
+    verb, noun = command.split("-", 1)
+    kind = _BY_SINGLE[noun]
+    return _without_secret(client.get(kind, args.id)) if verb == "get" else client.delete(kind, args.id)
+
+
+def _api_properties(args: argparse.Namespace) -> dict[str, Any]:
+    tls: dict[str, Any] = {
+        "validateCertificateChain": not args.no_validate_chain,
+        "validateCertificateName": not args.no_validate_name,
+    }
+    if args.ca_certificate:
+        tls["caCertificateIds"] = args.ca_certificate
+    if args.pin:
+        tls["serverCertificateThumbprints"] = args.pin
+    if args.server_name:
+        tls["serverName"] = args.server_name
+    credentials: dict[str, Any] = {}
+    if args.certificate:
+        credentials["certificateId"] = args.certificate
+    if args.basic_from_named_value:
+        credentials["authorization"] = {
+            "scheme": "Basic",
+            "parameter": f"{{{{{args.basic_from_named_value}}}}}",
+        }
+    elif args.authorization:
+        scheme, parameter = args.authorization
+        credentials["authorization"] = {"scheme": scheme, "parameter": parameter}
+    if args.header:
+        credentials["header"] = _values(args.header)
+    if args.query:
+        credentials["query"] = _values(args.query)
+    props: dict[str, Any] = {
+        "displayName": args.display_name or args.id,
+        "path": args.path,
+        "serviceUrl": args.service_url,
+        "tls": tls,
+    }
+    if credentials:
+        props["credentials"] = credentials
+    return props
+
+
+def _without_secret(resource: dict[str, Any]) -> dict[str, Any]:
+    """A secret named value's value is never printed, whatever the service answers."""
+    props = resource.get("properties")
+    if isinstance(props, dict) and props.get("secret") is True and "value" in props:
+        return {**resource, "properties": {k: v for k, v in props.items() if k != "value"}}
+    return resource
 
 
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a tool that SIGPIPE ended
@@ -108,6 +211,8 @@ def _main(args: argparse.Namespace) -> int:
         return 1
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     sys.stdout.flush()  # inside the try of main: a closed pipe is seen here, not at exit
+    if args.command == "test-api" and result.get("ok") is not True:
+        return 1  # the report is printed; a failed dry run fails the pipeline step
     return 0
 
 

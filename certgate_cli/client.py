@@ -32,7 +32,14 @@ class ManagementClient:
         return self._call("PUT", f"/management/certificates/{cert_id}", json=body)
 
     def put_api(self, api_id: str, properties: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PUT", f"/management/apis/{api_id}", json={"properties": properties})
+        return self.put("apis", api_id, properties)
+
+    def put(self, kind: str, resource_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PUT", f"/management/{kind}/{resource_id}", json={"properties": properties})
+
+    def test_api(self, api_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The dry run's report (`ok` and `steps`); the service answers 200 whatever the outcome."""
+        return self._call("POST", f"/management/apis/{api_id}/test", json=body)
 
     def get(self, kind: str, resource_id: str) -> dict[str, Any]:
         return self._call("GET", f"/management/{kind}/{resource_id}")
@@ -43,10 +50,13 @@ class ManagementClient:
     def delete(self, kind: str, resource_id: str) -> dict[str, Any]:
         return self._call("DELETE", f"/management/{kind}/{resource_id}")
 
-    def list_all(self, kind: str) -> Iterator[dict[str, Any]]:
+    def list_all(self, kind: str, odata_filter: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item over the pages; `odata_filter` is sent as `$filter` (a nextLink keeps it)."""
         url: str | None = f"{self._base}/management/{kind}"
+        params = {"$filter": odata_filter} if odata_filter else None
         while url:
-            page = self._call("GET", url)
+            page = self._call("GET", url, params=params)
+            params = None  # the nextLink carries the query
             yield from page.get("value", [])
             url = page.get("nextLink")
 

@@ -1,6 +1,8 @@
 """The pipeline client against the local host, as the installed `certgate` command run outside
 the repository: upload from a path with the password from the environment, bind, list,
-refusals with a non-zero exit and the contract's whole error, a closed pipe ends it quietly."""
+refusals with a non-zero exit and the contract's whole error, a closed pipe ends it quietly;
+CA certificates from a PEM or DER file, named values with the value from the environment (a secret
+one never printed), an API's credentials and TLS options, `--filter` passed through."""
 
 from __future__ import annotations
 
@@ -9,20 +11,27 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.api.client import Management
 from tests.services import PROJECT, DevHost
-from tests.support.pki import Issued, pfx_openssl
+from tests.support.pki import CA, Issued, pfx_openssl
 
 # The console script that `scripts/setup` installs into the venv (pip install -e . --no-deps).
 CERTGATE = Path(sys.executable).parent / "certgate"
 
 
 def cli(
-    host: DevHost, *args: str, password: str | None = None, cwd: Path | None = None
+    host: DevHost,
+    *args: str,
+    password: str | None = None,
+    cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     assert CERTGATE.exists(), f"{CERTGATE} is missing: run scripts/setup"
-    env = {**os.environ, "CERTGATE_URL": host.url}
+    env = {**os.environ, "CERTGATE_URL": host.url, **(extra_env or {})}
     if password is not None:
         env["PFX_PASSWORD"] = password
     return subprocess.run(
@@ -129,3 +138,178 @@ def test_a_reader_that_goes_away_ends_it_quietly(devhost: DevHost, uid: str) -> 
     assert process.wait(60) == 141
     assert process.stderr.read() == b""
     process.stderr.close()
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+def refusal(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 1 and result.stdout == "", result.stdout
+    error: dict[str, Any] = json.loads(result.stderr)["error"]
+    return error
+
+
+def test_ca_certificates_and_tls_options(devhost: DevHost, tmp_path: Path, uid: str) -> None:
+    corp = CA.new(f"cli root {uid}", "ec")
+    pem, der = tmp_path / "ca.pem", tmp_path / "ca.der"
+    pem.write_bytes(corp.cert_pem)
+    der.write_bytes(corp.cert.public_bytes(Encoding.DER))
+    ca_id = f"ca-{uid}"
+    created = ok(cli(devhost, "upload-ca", "--id", ca_id, "--file", str(pem)))
+    assert created["type"] == "caCertificates" and created["properties"]["isCa"] is True
+    assert created["properties"]["subject"] == corp.cert.subject.rfc4514_string()
+    assert ok(cli(devhost, "upload-ca", "--id", ca_id, "--file", str(der))) == created  # same, as DER
+    assert ok(cli(devhost, "get-ca", "--id", ca_id)) == created
+    listed = ok(cli(devhost, "list-cas", "--filter", f"name eq '{ca_id}'"))
+    assert listed["count"] == 1 and [c["name"] for c in listed["value"]] == [ca_id]
+    thumbprint = created["properties"]["thumbprint"]
+    assert ok(cli(devhost, "list-cas", "--filter", f"thumbprint eq '{thumbprint}'"))["count"] == 1
+
+    bound = ok(
+        cli(
+            devhost,
+            "bind-api",
+            "--id",
+            uid,
+            "--path",
+            f"cli/{uid}",
+            "--service-url",
+            "https://10.0.0.1/api",
+            "--ca-certificate",
+            ca_id,
+            "--pin",
+            "3a1f" * 10,
+            "--pin",
+            "b2" * 32,
+            "--server-name",
+            "orders.internal.example",
+            "--no-validate-chain",
+        )
+    )
+    tls = bound["properties"]["tls"]
+    assert tls["caCertificateIds"] == [ca_id] and tls["serverName"] == "orders.internal.example"
+    assert len(tls["serverCertificateThumbprints"]) == 2
+    assert tls["validateCertificateChain"] is False and tls["validateCertificateName"] is True
+    assert "credentials" not in bound["properties"]
+
+    error = refusal(cli(devhost, "delete-ca", "--id", ca_id))
+    assert error["code"] == "CertificateInUse" and error["status"] == 409 and error["message"]
+    assert error["target"] == ca_id
+    assert [(d["code"], d["target"]) for d in error["details"]] == [("CertificateInUse", uid)]
+    assert ok(cli(devhost, "delete-api", "--id", uid))["deleted"] is True
+    assert ok(cli(devhost, "delete-ca", "--id", ca_id))["deleted"] is True
+    assert refusal(cli(devhost, "get-ca", "--id", ca_id))["code"] == "ResourceNotFound"
+    unknown = refusal(
+        cli(
+            devhost,
+            "bind-api",
+            "--id",
+            uid,
+            "--path",
+            f"cli/{uid}",
+            "--service-url",
+            "https://backend.example",
+            "--ca-certificate",
+            ca_id,
+        )
+    )
+    assert unknown["code"] == "CertificateNotFound" and unknown["status"] == 400
+
+
+def test_named_values_and_credentials(devhost: DevHost, uid: str) -> None:
+    secret = f"s3cret-{uid}-value"
+    nv, plain = f"{uid}-basic", f"{uid}-key"
+    created = ok(
+        cli(
+            devhost,
+            "set-named-value",
+            "--id",
+            nv,
+            "--display-name",
+            "Orders basic",
+            "--secret",
+            "--tag",
+            "orders",
+            "--tag",
+            "prod",
+            extra_env={"NAMED_VALUE": secret},
+        )
+    )
+    props = created["properties"]
+    assert props["secret"] is True and "value" not in props and props["displayName"] == "Orders basic"
+    assert props["tags"] == ["orders", "prod"]
+    shown = cli(devhost, "get-named-value", "--id", nv)
+    listed = cli(devhost, "list-named-values", "--filter", f"startswith(name,'{uid}-')")
+    for result in (shown, listed):
+        assert result.returncode == 0 and secret not in result.stdout + result.stderr
+    assert ok(shown) == created
+    assert [v["name"] for v in ok(listed)["value"]] == [nv]
+
+    other = ok(
+        cli(
+            devhost,
+            "set-named-value",
+            "--id",
+            plain,
+            "--value-env",
+            "ORDERS_KEY",
+            extra_env={"ORDERS_KEY": "k-123", "NAMED_VALUE": "not this one"},
+        )
+    )
+    assert other["properties"]["value"] == "k-123" and other["properties"]["secret"] is False
+    assert ok(cli(devhost, "list-named-values", "--filter", f"startswith(name,'{uid}-')"))["count"] == 2
+    unset = cli(devhost, "set-named-value", "--id", plain, "--value-env", f"UNSET_{uid.replace('-', '_')}")
+    assert refusal(unset)["code"] == "MissingValue"
+
+    bind = ["bind-api", "--id", uid, "--path", f"cli/{uid}", "--service-url", "https://backend.example"]
+    bound = ok(
+        cli(
+            devhost,
+            *bind,
+            "--basic-from-named-value",
+            nv,
+            "--header",
+            f"x-api-key={{{{{plain}}}}}",
+            "--header",
+            "x-tag=a",
+            "--header",
+            "x-tag=b=c",
+            "--query",
+            "sv=2024-01-01",
+        )
+    )
+    assert bound["properties"]["credentials"] == {
+        "authorization": {"scheme": "Basic", "parameter": f"{{{{{nv}}}}}"},
+        "header": {"x-api-key": [f"{{{{{plain}}}}}"], "x-tag": ["a", "b=c"]},
+        "query": {"sv": ["2024-01-01"]},
+    }
+    policy = cli(devhost, "policy", "--id", uid)
+    assert policy.returncode == 0 and secret not in policy.stdout and f"{{{{{nv}}}}}" in policy.stdout
+
+    error = refusal(cli(devhost, "delete-named-value", "--id", nv))
+    assert error["code"] == "NamedValueInUse" and error["status"] == 409 and error["target"] == nv
+    assert error["message"] and error["details"] == [
+        {"code": "NamedValueInUse", "message": f"API '{uid}' refers to it.", "target": uid}
+    ]
+    replaced = ok(cli(devhost, *bind, "--authorization", "Bearer", f"{{{{{plain}}}}}"))
+    assert replaced["properties"]["credentials"] == {
+        "authorization": {"scheme": "Bearer", "parameter": f"{{{{{plain}}}}}"}
+    }
+    assert ok(cli(devhost, "delete-named-value", "--id", nv))["deleted"] is True  # no longer used
+    missing = refusal(cli(devhost, *bind, "--basic-from-named-value", f"{uid}-nope"))
+    assert missing["code"] == "NamedValueNotFound" and missing["status"] == 400
+    assert ok(cli(devhost, "delete-api", "--id", uid))["deleted"] is True
+    assert ok(cli(devhost, "delete-named-value", "--id", plain))["deleted"] is True
+    assert refusal(cli(devhost, "get-named-value", "--id", plain))["code"] == "ResourceNotFound"
+
+
+def test_malformed_options_are_usage_errors(devhost: DevHost, uid: str) -> None:
+    bind = ["bind-api", "--id", uid, "--path", f"cli/{uid}", "--service-url", "https://backend.example"]
+    bad_header = cli(devhost, *bind, "--header", "no-equals-sign")
+    assert bad_header.returncode == 2 and "NAME=VALUE" in bad_header.stderr
+    both = cli(devhost, *bind, "--basic-from-named-value", "x", "--authorization", "Bearer", "t")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    assert refusal(cli(devhost, "get-api", "--id", uid))["code"] == "ResourceNotFound"  # nothing written
