@@ -2,12 +2,13 @@
 
 import azure.functions as func
 
-from functions import apis, ca_certificates, certificates, gateway, health, named_values, openapi
+from functions import api_test, apis, ca_certificates, certificates, gateway, health, named_values, openapi
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(certificates.bp)
 app.register_functions(ca_certificates.bp)
 app.register_functions(apis.bp)
+app.register_functions(api_test.bp)
 app.register_functions(named_values.bp)
 app.register_functions(gateway.bp)
 app.register_functions(health.bp)

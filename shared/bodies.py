@@ -368,3 +368,27 @@ def parse_named_value(body: Any, named_value_id: str) -> NamedValueSpec:
         )
     _check_text(value, "value", MAX_NAMED_VALUE, InvalidRequestBody)
     return NamedValueSpec(display_name, value, secret, tuple(tags))
+
+
+_PROBE_FIELDS = ("method", "path")
+_PROBE_METHODS = ("HEAD", "GET", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+
+
+def parse_test_probe(body: Any) -> tuple[str, str]:
+    """Body of POST /management/apis/{id}/test (optional): {"method"?, "path"?}, as
+    (method, path); the defaults: HEAD of serviceUrl itself."""
+    if body is None:
+        return "HEAD", ""
+    if not isinstance(body, dict):
+        raise InvalidRequestBody("The body must be a JSON object.")
+    _only_known(body, _PROBE_FIELDS, "")
+    method = body.get("method", "HEAD")
+    path = body.get("path", "")
+    if not isinstance(method, str) or method.upper() not in _PROBE_METHODS:
+        raise InvalidRequestBody(f"'method' must be one of {', '.join(_PROBE_METHODS)}.", target="method")
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise InvalidRequestBody("'path' must be a string that starts with '/'.", target="path")
+    _check_text(path, "path", MAX_SERVICE_URL, InvalidRequestBody)
+    if " " in path or "#" in path:
+        raise InvalidRequestBody("'path' must be percent-encoded (no spaces, no fragment).", target="path")
+    return method.upper(), path

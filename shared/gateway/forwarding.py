@@ -81,6 +81,10 @@ class Forwarder:
         if length is not None and length > self._max_body:
             raise PayloadTooLarge(f"The request body is over the limit of {self._max_body} bytes.")
 
+    @property
+    def sessions(self) -> SessionPool:
+        return self._sessions
+
     def forward(self, request: GatewayRequest) -> GatewayResponse:
         """Send the call and return once the answer's head is in; its body streams after."""
         target = parse_gateway_target(request.path, request.query, scheme=request.scheme, host=request.host)

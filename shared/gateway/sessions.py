@@ -140,17 +140,27 @@ class SessionPool:
                 session.close()
             self._sessions.clear()
 
+    def material(self, cert: Certificate | None) -> bytes | None:
+        """The decrypted PEM bundle (key, leaf, intermediates) of `cert`, None without one."""
+        return self._load_material(cert) if cert is not None else None
+
+    def context(
+        self, material: bytes | None, tls: TlsSettings, trust: tuple[CaCertificate, ...] = ()
+    ) -> ssl.SSLContext:
+        """The context a session for these settings mounts (the dry run builds the same one)."""
+        ca_data = "".join(ca.pem for ca in trust) or None
+        return client_context(material, tls, ca_file=self._ca_file, ca_data=ca_data)
+
     def _build(
         self, cert: Certificate | None, tls: TlsSettings, trust: tuple[CaCertificate, ...]
     ) -> requests.Session:
-        material = self._load_material(cert) if cert is not None else None
-        ca_data = "".join(ca.pem for ca in trust) or None
+        material = self.material(cert)
         session = requests.Session()
         session.trust_env = False
         session.mount(
             "https://",
             ContextAdapter(
-                client_context(material, tls, ca_file=self._ca_file, ca_data=ca_data),
+                self.context(material, tls, trust),
                 pool_maxsize=self._pool_maxsize,
                 tls=tls,
             ),

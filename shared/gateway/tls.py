@@ -47,6 +47,17 @@ def client_context(
     return ctx
 
 
+def unverified_context(pem_bundle: bytes | None) -> ssl.SSLContext:
+    """The same identity (`pem_bundle`, or none) with nothing checked: for the dry run, to read
+    the backend's chain when the real context refuses it, and to see whether the backend
+    requires a client certificate."""
+    return client_context(
+        pem_bundle,
+        TlsSettings(validate_certificate_chain=False, validate_certificate_name=False),
+        ca_file=None,
+    )
+
+
 def _load_chain_from_memory(ctx: ssl.SSLContext, pem_bundle: bytes) -> None:
     fd = os.memfd_create("certgate-client-cert", os.MFD_CLOEXEC)
     try:
