@@ -147,9 +147,13 @@ def _dns(host: str, port: int, route: Route, timeout: float) -> tuple[list[str],
 def _tcp(addresses: list[str], port: int, timeout: float) -> tuple[socket.socket, dict[str, Any]]:
     """The first address that accepts, in the resolver's order, as urllib3 connects."""
     failure: OSError | None = None
+    deadline = time.monotonic() + timeout
     for tried, address in enumerate(addresses, 1):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
         try:
-            sock = socket.create_connection((address, port), timeout=timeout)
+            sock = socket.create_connection((address, port), timeout=left)
         except OSError as exc:
             failure = exc
             continue
@@ -166,6 +170,7 @@ def _tls(
     server_name = tls.server_name or hostname
     pool = services.forwarder.sessions
     material = pool.material(route.certificate)
+    deadline = time.monotonic() + timeout
     failure: BaseException | None = None
     version: str | None = None
     chain: list[bytes] = []
@@ -175,8 +180,8 @@ def _tls(
             failure = _settle(conn, version)
     except (OSError, ssl.SSLError) as exc:
         failure = exc
-    if not chain:  # the handshake stopped before it: read the chain with nothing checked
-        version, chain = _inspect(unverified_context(material), address, port, server_name, timeout)
+    if not chain and _left(deadline) > 0:  # stopped before it: read the chain with nothing checked
+        version, chain = _inspect(unverified_context(material), address, port, server_name, _left(deadline))
     leaf = chain[0] if chain else None
     if failure is None:
         try:
@@ -191,7 +196,7 @@ def _tls(
         "hostname": _name(tls.validate_certificate_name, leaf, server_name),
         "pin": _pin(tls.server_certificate_thumbprints, leaf, server_name),
         "clientCertificate": {
-            **_requested(address, port, server_name, timeout),
+            **_requested(address, port, server_name, _left(deadline)),
             "certificateId": route.certificate.id if route.certificate else None,
             "sent": [_subject(c) for c in _certificates(material)],
         },
@@ -200,6 +205,12 @@ def _tls(
         error = translate(failure, _fresh_watch(timeout), timeout)
         raise _Failed({**report, "error": _error(error)}) from failure
     return None, report
+
+
+def _left(deadline: float) -> float:
+    """What remains of the step's time; under a twentieth of a second counts as nothing."""
+    left = deadline - time.monotonic()
+    return left if left >= 0.05 else 0.0
 
 
 def _handshake(ctx: ssl.SSLContext, sock: socket.socket, server_name: str, timeout: float) -> ssl.SSLSocket:
@@ -238,6 +249,8 @@ def _inspect(
 def _requested(address: str, port: int, server_name: str, timeout: float) -> dict[str, str]:
     """Whether the backend requires a client certificate, inferred: Python's ssl does not say
     whether a CertificateRequest came, so a handshake without one is tried."""
+    if timeout <= 0:
+        return {"requested": "unknown", "how": "no time was left within the step's timeout to try"}
     try:
         with (
             socket.create_connection((address, port), timeout=timeout) as sock,

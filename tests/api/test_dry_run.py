@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.api.client import Management, error_code
 from tests.services import DevHost
 from tests.support.pki import CA, Issued, pfx_cryptography, self_signed
-from tests.support.tls_backends import EchoBackend, closed_port
+from tests.support.tls_backends import EchoBackend, HangingBackend, closed_port
 
 
 @pytest.fixture
@@ -133,6 +133,27 @@ def test_no_client_certificate_bound(gw: Management, mtls_backend: EchoBackend, 
     assert step["clientCertificate"]["sent"] == []
     assert step["error"]["code"] == "BackendTlsError" and step["error"]["side"] == "certgate"
     assert "refused our client certificate" in step["error"]["message"]
+
+
+def test_foreign_client_certificate(
+    gw: Management, mtls_backend: EchoBackend, foreign_root: CA, uid: str
+) -> None:
+    bind(gw, uid, mtls_backend.url, foreign_root.issue_client(f"intruder {uid}"))
+    step = failed(report(gw, uid), "tls")
+    assert step["trust"] == "trusted" and step["clientCertificate"]["requested"] == "required"
+    assert step["clientCertificate"]["sent"][0].startswith(f"CN=intruder {uid},")
+    assert (
+        step["error"]["side"] == "certgate" and "refused our client certificate" in step["error"]["message"]
+    )
+
+
+def test_silent_backend_is_bounded_per_step(gw: Management, uid: str) -> None:
+    with HangingBackend() as backend:  # accepts, never answers the ClientHello
+        bind(gw, uid, backend.url, None)
+        step = failed(report(gw, uid), "tls")
+    assert step["error"]["code"] == "BackendTimeout" and step["error"]["side"] == "backend"
+    assert step["ms"] < 2000 * 1.5  # CERTGATE_BACKEND_TIMEOUT_SECONDS is 2 on this host
+    assert step["clientCertificate"]["requested"] == "unknown"
 
 
 def test_closed_port(gw: Management, uid: str) -> None:
