@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.api.client import Management
 from tests.services import PROJECT, DevHost
 from tests.support.pki import CA, Issued, pfx_openssl
+from tests.support.tls_backends import EchoBackend
 
 # The console script that `scripts/setup` installs into the venv (pip install -e . --no-deps).
 CERTGATE = Path(sys.executable).parent / "certgate"
@@ -313,3 +314,28 @@ def test_malformed_options_are_usage_errors(devhost: DevHost, uid: str) -> None:
     both = cli(devhost, *bind, "--basic-from-named-value", "x", "--authorization", "Bearer", "t")
     assert both.returncode == 2 and "not allowed with" in both.stderr
     assert refusal(cli(devhost, "get-api", "--id", uid))["code"] == "ResourceNotFound"  # nothing written
+
+
+def test_test_api_exits_on_the_reports_verdict(devhost: DevHost, tmp_path: Path, uid: str) -> None:
+    private = CA.new(f"cli test root {uid}", "ec")
+    pem = tmp_path / "ca.pem"
+    pem.write_bytes(private.cert_pem)
+    ca_id = f"ca-{uid}"
+    ok(cli(devhost, "upload-ca", "--id", ca_id, "--file", str(pem)))
+    with EchoBackend(private.issue_server(), None) as backend:
+        bind = ["bind-api", "--id", uid, "--path", f"cli/{uid}", "--service-url", backend.url]
+        ok(cli(devhost, *bind, "--ca-certificate", ca_id))
+        passed = cli(devhost, "test-api", "--id", uid, "--method", "GET", "--path", "/health")
+        report = ok(passed)
+        assert report["ok"] is True, report
+        assert [step["name"] for step in report["steps"]] == ["dns", "tcp", "tls", "http"]
+        ok(cli(devhost, *bind))  # the process-wide store does not trust the private root
+        failed = cli(devhost, "test-api", "--id", uid)
+        assert failed.returncode == 1 and failed.stderr == ""
+        report = json.loads(failed.stdout)  # the report is printed all the same
+        assert report["ok"] is False and report["steps"][-1]["name"] == "tls", report
+        assert report["steps"][-1]["ok"] is False
+    missing = refusal(cli(devhost, "test-api", "--id", f"{uid}-nope"))
+    assert missing["code"] == "ResourceNotFound" and missing["status"] == 404
+    ok(cli(devhost, "delete-api", "--id", uid))
+    ok(cli(devhost, "delete-ca", "--id", ca_id))
