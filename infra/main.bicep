@@ -84,6 +84,9 @@ param httpPerInstanceConcurrency int = 16
 @maxValue(730)
 param logRetentionInDays int = 30
 
+@description('Optional. E-mail address certgate\'s alerts notify (certificate expiry, backend TLS errors); empty creates the action group without an e-mail receiver. See docs/operations.md.')
+param alertEmail string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var allTags = union(tags, {
   'azd-env-name': environmentName
@@ -100,6 +103,17 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: allTags
     retentionInDays: logRetentionInDays
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    environmentName: environmentName
+    location: location
+    tags: allTags
+    alertEmail: alertEmail
   }
 }
 
