@@ -14,6 +14,7 @@ from tests.infra.test_bicep import _PYCEP_SCRIPT, INFRA, _tools_dir
 
 ALERTS = INFRA / "modules" / "alerts.bicep"
 WORKBOOK = INFRA / "modules" / "workbook.json"
+OPERATIONS = INFRA.parent / "docs" / "operations.md"
 
 # The names the telemetry records (issue 10; docs/operations.md).
 DAYS_TO_EXPIRY = "certgate.certificate.days_to_expiry"
@@ -153,3 +154,12 @@ def test_a_renamed_metric_is_caught() -> None:
     query = _workbook_queries()["daysToExpiry"].replace(DAYS_TO_EXPIRY, "certgate.certificate.days_left")
     assert _metric_names(query) != {DAYS_TO_EXPIRY}
     assert not _metric_names(query) <= KNOWN_METRICS
+
+
+def test_operations_doc_shows_the_deployed_queries(alerts: dict[str, Any]) -> None:
+    doc = OPERATIONS.read_text()
+    for name, query in _workbook_queries().items():
+        assert f"```kusto\n{query}\n```" in doc, f"docs/operations.md lacks the KQL of tile {name}"
+    for name, rule in _rules(alerts).items():
+        query = _rule_query(alerts, rule).replace("${expiryWarningDays}", "14")
+        assert f"```kusto\n{query}\n```" in doc, f"docs/operations.md lacks the KQL of {name}"
