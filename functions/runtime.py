@@ -6,5 +6,8 @@ from __future__ import annotations
 
 from shared.config import load_settings
 from shared.services import LazyServices
+from shared.telemetry import configure
 
-SERVICES = LazyServices(load_settings(), sibling_workers=True)
+SETTINGS = load_settings()
+configure(SETTINGS.applicationinsights_connection_string)  # nothing exported when not set
+SERVICES = LazyServices(SETTINGS, sibling_workers=True)

@@ -40,6 +40,7 @@ class Settings:
     max_upload_bytes: int
     max_gateway_body_bytes: int
     backend_ca_file: str | None  # None: the system trust store
+    applicationinsights_connection_string: str | None = None  # None: no telemetry exported
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +62,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_gateway_body_bytes=int(_number(env, "CERTGATE_MAX_GATEWAY_BODY_BYTES", 104857600)),
         # Backend trust as `requests` users know it: REQUESTS_CA_BUNDLE, else SSL_CERT_FILE.
         backend_ca_file=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
+        applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
     )
 
 

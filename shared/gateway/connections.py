@@ -23,6 +23,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared.gateway.peer_checks import PeerChecks, check_peer
 from shared.gateway.watchdog import Watch
+from shared.telemetry import BACKEND_HANDSHAKES
 
 CURRENT_WATCH: ContextVar[Watch | None] = ContextVar("certgate_backend_watch", default=None)
 _MAX_INTERIM = 16
@@ -104,6 +105,8 @@ class WatchedHTTPSConnection(_Watched, HTTPSConnection):
     peer_checks = PeerChecks()
 
     def connect(self) -> None:
+        watch = CURRENT_WATCH.get()
+        BACKEND_HANDSHAKES.add(1, {"api": watch.api} if watch is not None and watch.api else None)
         super().connect()
         if self.peer_checks:
             try:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from opentelemetry.trace import Status, StatusCode
 from urllib3.util import SKIP_HEADER, wait_for_read
 
 from shared.errors import CertgateError, InvalidHeader, PayloadTooLarge
@@ -31,6 +32,7 @@ from shared.gateway.routing import backend_url, parse_gateway_target
 from shared.gateway.sessions import SessionPool
 from shared.gateway.watchdog import Watch, Watchdog
 from shared.storage.errors import EntityNotFound
+from shared.telemetry import GATEWAY_DURATION, GATEWAY_ERRORS, GATEWAY_REQUESTS, TRACER
 
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024  # largest piece of a backend's body handed on at once
@@ -87,36 +89,56 @@ class Forwarder:
 
     def forward(self, request: GatewayRequest) -> GatewayResponse:
         """Send the call and return once the answer's head is in; its body streams after."""
-        target = parse_gateway_target(request.path, request.query, scheme=request.scheme, host=request.host)
-        self.check_length(request.length)
-        route = self._resolver.resolve(target.segments)
-        credentials = route.api.spec.backend_credentials
-        query = credential_query(target.raw_query, credentials, route.named_values)
-        url = backend_url(route.api.spec.service_url, route.api.spec.path, target._replace(raw_query=query))
-        forwarded = request_headers(request.headers, proto=target.scheme, host=target.host)
-        headers = _outgoing(credential_headers(forwarded, credentials, route.named_values), request)
         started = time.perf_counter()
-        thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
-        watch = self._watchdog.watch(self._timeout)
         try:
+            target = parse_gateway_target(
+                request.path, request.query, scheme=request.scheme, host=request.host
+            )
+            self.check_length(request.length)
+            route = self._resolver.resolve(target.segments)
+        except CertgateError as exc:  # no API yet: counted under "unknown", no span
+            _count_error("unknown", exc, started)
+            raise
+        api_id = route.api.id
+        thumb = route.certificate.info.thumbprint[-4:] if route.certificate else "none"
+        span = TRACER.start_span(
+            f"gateway {api_id}",
+            attributes={"certgate.api": api_id, "certgate.certificate.thumbprint_last4": thumb},
+        )
+        watch = self._watchdog.watch(self._timeout)
+        watch.api = api_id
+        try:
+            credentials = route.api.spec.backend_credentials
+            query = credential_query(target.raw_query, credentials, route.named_values)
+            url = backend_url(
+                route.api.spec.service_url, route.api.spec.path, target._replace(raw_query=query)
+            )
+            forwarded = request_headers(request.headers, proto=target.scheme, host=target.host)
+            headers = _outgoing(credential_headers(forwarded, credentials, route.named_values), request)
             session = self._session(route, target.segments)
             answer = self._send(session, request, url, headers, watch)
-        except CertgateError as exc:
+        except Exception as exc:
             watch.cancel()
+            error = exc if isinstance(exc, CertgateError) else CertgateError("unexpected")
+            _count_error(api_id, error, started)
+            span.set_attribute("http.response.status_code", error.status)
+            span.set_status(Status(StatusCode.ERROR, error.code))  # the contract code only
+            span.end()
             log.warning(
                 "gateway api=%s cert=...%s error=%s latency_ms=%.1f",
-                route.api.id,
+                api_id,
                 thumb,
-                exc.code,
+                error.code,
                 (time.perf_counter() - started) * 1000,
             )
             raise
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        GATEWAY_REQUESTS.add(1, {"api": api_id, "status": answer.status})
+        GATEWAY_DURATION.record(elapsed_ms, {"api": api_id})
+        span.set_attribute("http.response.status_code", answer.status)
+        span.end()
         log.info(
-            "gateway api=%s cert=...%s status=%s latency_ms=%.1f",
-            route.api.id,
-            thumb,
-            answer.status,
-            (time.perf_counter() - started) * 1000,
+            "gateway api=%s cert=...%s status=%s latency_ms=%.1f", api_id, thumb, answer.status, elapsed_ms
         )
         by_length = "transfer-encoding" not in answer.headers and "content-length" in answer.headers
         body = BackendBody(answer, watch, self._idle, route.api.id)
@@ -137,13 +159,17 @@ class Forwarder:
     def _session(self, route: Route, segments: tuple[str, ...]) -> requests.Session:
         for _ in range(_ROTATION_RETRIES):
             try:
-                return self._sessions.session_for(route.certificate, route.api.spec.tls, route.trust)
+                return self._sessions.session_for(
+                    route.certificate, route.api.spec.tls, route.trust, api=route.api.id
+                )
             except EntityNotFound:
                 # The certificate was rotated (here or by another instance) and this version's
                 # blob removed since the route was read: read the route again, not fail the call.
                 self._resolver.invalidate()
                 route = self._resolver.resolve(segments)
-        return self._sessions.session_for(route.certificate, route.api.spec.tls, route.trust)
+        return self._sessions.session_for(
+            route.certificate, route.api.spec.tls, route.trust, api=route.api.id
+        )
 
     def _send(
         self,
@@ -250,6 +276,12 @@ class BackendBody(Iterator[bytes]):
         if not self._answer.isclosed():
             self._answer.close()
         self._answer.release_conn()
+
+
+def _count_error(api_id: str, exc: CertgateError, started: float) -> None:
+    GATEWAY_REQUESTS.add(1, {"api": api_id, "status": exc.status})
+    GATEWAY_ERRORS.add(1, {"api": api_id, "code": exc.code})
+    GATEWAY_DURATION.record((time.perf_counter() - started) * 1000, {"api": api_id})
 
 
 def _outgoing(headers: Headers, request: GatewayRequest) -> urllib3.HTTPHeaderDict:

@@ -32,6 +32,7 @@ from shared.storage.ca_certificate_rows import CaCertificateRows
 from shared.storage.certificate_rows import CertificateRows
 from shared.storage.changes import ChangeMarker
 from shared.storage.named_value_rows import NamedValueRows
+from shared.telemetry import CONFIG_RELOADS
 
 log = logging.getLogger(__name__)
 # Even with a quiet marker, reload now and then: a writer that died between its write and its
@@ -162,7 +163,8 @@ class Resolver:
             self._snapshot = snapshot
             self._fallback = None
             self._loaded_at = time.monotonic()
-            return True
+        CONFIG_RELOADS.add(1)
+        return True
 
     def _read(self, warm: tuple[str, ...]) -> _Snapshot:
         try:

@@ -22,6 +22,7 @@ from shared.gateway.connections import POOL_CLASSES, pool_classes
 from shared.gateway.peer_checks import PeerChecks
 from shared.gateway.tls import client_context
 from shared.models import CaCertificate, Certificate, TlsSettings
+from shared.telemetry import BACKEND_SESSIONS
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,12 @@ class SessionPool:
         self._build_locks: dict[SessionKey, threading.Lock] = {}
 
     def session_for(
-        self, cert: Certificate | None, tls: TlsSettings, trust: tuple[CaCertificate, ...] = ()
+        self,
+        cert: Certificate | None,
+        tls: TlsSettings,
+        trust: tuple[CaCertificate, ...] = (),
+        *,
+        api: str | None = None,  # the API it is for: a telemetry attribute only
     ) -> requests.Session:
         key = SessionKey(
             cert.id if cert else None,
@@ -126,6 +132,7 @@ class SessionPool:
                 if key in self._sessions:
                     return self._sessions[key]
             session = self._build(cert, tls, trust)
+            BACKEND_SESSIONS.add(1, {"api": api} if api else None)
             with self._lock:
                 self._install(key, session)
                 self._build_locks.pop(key, None)

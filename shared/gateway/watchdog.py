@@ -21,7 +21,7 @@ class HasSocket(Protocol):
 class Watch:
     """One call's deadline, moved on by `extend` (cheap: an attribute write, no lock)."""
 
-    __slots__ = ("answered", "cancelled", "deadline", "expired", "fresh", "head_seconds", "target")
+    __slots__ = ("answered", "api", "cancelled", "deadline", "expired", "fresh", "head_seconds", "target")
 
     def __init__(self, deadline: float, head_seconds: float) -> None:
         self.deadline = deadline
@@ -31,6 +31,7 @@ class Watch:
         self.cancelled = False
         self.fresh = False  # the call opened its connection (so a TLS failure is the handshake's)
         self.answered = False  # the answer's head has arrived
+        self.api: str | None = None  # the API called (a telemetry attribute), None: not known
 
     def extend(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds

@@ -16,6 +16,7 @@ from azure.core.exceptions import (
 )
 
 from shared.errors import CertgateError, StorageUnavailable
+from shared.telemetry import STORAGE_CALLS as STORAGE_CALLS_METRIC
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class CallCounter:
     def add(self) -> None:
         with self._lock:
             self.value += 1
+        STORAGE_CALLS_METRIC.add(1)  # certgate.storage.calls
 
 
 STORAGE_CALLS = CallCounter()
