@@ -2,7 +2,17 @@
 
 import azure.functions as func
 
-from functions import api_test, apis, ca_certificates, certificates, gateway, health, named_values, openapi
+from functions import (
+    api_test,
+    apis,
+    ca_certificates,
+    certificates,
+    expiry,
+    gateway,
+    health,
+    named_values,
+    openapi,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(certificates.bp)
@@ -13,3 +23,4 @@ app.register_functions(named_values.bp)
 app.register_functions(gateway.bp)
 app.register_functions(health.bp)
 app.register_functions(openapi.bp)
+app.register_functions(expiry.bp)

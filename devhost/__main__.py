@@ -77,6 +77,7 @@ async def _serve(settings: object, sock: socket.socket, host: str, port: int) ->
     from devhost.pool import WorkerPool
     from devhost.routing import build_table
     from devhost.settings import HostSettings
+    from devhost.timers import TimerRunner, find_timers
 
     assert isinstance(settings, HostSettings)
     pool = WorkerPool(settings.app_dir, settings.workers)
@@ -91,6 +92,7 @@ async def _serve(settings: object, sock: socket.socket, host: str, port: int) ->
         log.info("%s", line)
     forwarder = Forwarder(settings, pool)
     await forwarder.open()
+    timers = TimerRunner(pool, find_timers(pool.functions))
     config = uvicorn.Config(
         HostApp(settings, table, forwarder),
         http="httptools",  # llhttp: strict framing (refuses bare LF and NUL in chunk extensions)
@@ -110,10 +112,12 @@ async def _serve(settings: object, sock: socket.socket, host: str, port: int) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
     log.info("serving http://%s:%s with %s worker process(es)", host, port, settings.workers)
+    timers.start()
     try:
         await server.serve(sockets=[sock])
     finally:
         log.info("stopping")
+        await timers.stop()
         await forwarder.close()
         await pool.stop()
         log.info("stopped")

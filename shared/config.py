@@ -41,6 +41,7 @@ class Settings:
     max_gateway_body_bytes: int
     backend_ca_file: str | None  # None: the system trust store
     applicationinsights_connection_string: str | None = None  # None: no telemetry exported
+    expiry_warning_days: tuple[int, ...] = (30, 14, 7, 1)  # descending, distinct, each >= 1
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,7 +64,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Backend trust as `requests` users know it: REQUESTS_CA_BUNDLE, else SSL_CERT_FILE.
         backend_ca_file=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
         applicationinsights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+        expiry_warning_days=_warning_days(env.get("CERTGATE_EXPIRY_WARNING_DAYS")),
     )
+
+
+def _warning_days(raw: str | None) -> tuple[int, ...]:
+    """CERTGATE_EXPIRY_WARNING_DAYS: comma-separated whole days, e.g. `30,14,7,1`."""
+    if raw is None or raw.strip() == "":
+        return (30, 14, 7, 1)
+    days: set[int] = set()
+    for part in raw.split(","):
+        text = part.strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigurationError(
+                f"CERTGATE_EXPIRY_WARNING_DAYS must be whole days of 1 or more separated by commas "
+                f"(e.g. '30,14,7,1'), got '{raw}'."
+            )
+        days.add(int(text))
+    return tuple(sorted(days, reverse=True))
 
 
 def _storage(env: Mapping[str, str]) -> StorageSettings:

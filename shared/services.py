@@ -11,6 +11,7 @@ from shared.ca_certificates import CaCertificateService
 from shared.certificates import CertificateService
 from shared.changes import ChangeFeed
 from shared.config import Settings
+from shared.expiry import ExpiryService
 from shared.gateway.forwarding import Forwarder
 from shared.gateway.resolver import Resolver
 from shared.gateway.sessions import SessionPool
@@ -38,6 +39,7 @@ class Services:
     forwarder: Forwarder
     clients: StorageClients
     marker: ChangeMarker
+    expiry: ExpiryService
 
 
 def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) -> Services:
@@ -91,6 +93,14 @@ def build_services(settings: Settings, *, beacon: ChangeBeacon | None = None) ->
         forwarder=forwarder,
         clients=clients,
         marker=changes.marker,
+        # What the expiry timer reported: a partition of its own in the meta table.
+        expiry=ExpiryService(
+            cert_rows,
+            ca_rows,
+            api_rows,
+            EntityTable(tables["meta"], "expiryReported"),
+            settings.expiry_warning_days,
+        ),
     )
 
 

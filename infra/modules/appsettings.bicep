@@ -21,6 +21,12 @@ param backendTimeoutSeconds int = 30
 @minValue(1)
 param configTtlSeconds int = 5
 
+@description('Optional. NCRONTAB schedule (seconds first, UTC) of the certificate expiry report.')
+param expirySchedule string = '0 0 6 * * *'
+
+@description('Optional. Days before expiry at which a certificate is reported, comma-separated.')
+param expiryWarningDays string = '30,14,7,1'
+
 @description('Optional. Largest accepted certificate upload, in bytes.')
 @minValue(1)
 param maxUploadBytes int = 1048576
@@ -78,6 +84,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CERTGATE_CONFIG_TTL_SECONDS: string(configTtlSeconds)
     CERTGATE_MAX_UPLOAD_BYTES: string(maxUploadBytes)
     CERTGATE_MAX_GATEWAY_BODY_BYTES: string(maxGatewayBodyBytes)
+    CERTGATE_EXPIRY_SCHEDULE: expirySchedule
+    CERTGATE_EXPIRY_WARNING_DAYS: expiryWarningDays
     FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(requestBodySizeLimitBytes)
     CERTGATE_TABLE_PREFIX: tablePrefix
     CERTGATE_BLOB_CONTAINER: blobContainerName
