@@ -39,7 +39,7 @@ class HostApp:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         head = scope["method"] == "HEAD"
         if sum(1 for name, _ in headers if name == b"host") != 1:
-            # RFC 9112 3.2: a request without exactly one Host is answered 400 (for version 1.0 requests too, here).
+            # RFC 9112 3.2: without exactly one Host, 400 (for version 1.0 requests too, here).
             await send_error(
                 send, 400, "BadRequest", "The request must carry exactly one Host header.", head=head
             )
