@@ -12,6 +12,7 @@ from functions import (
     health,
     named_values,
     openapi,
+    portal,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -23,4 +24,5 @@ app.register_functions(named_values.bp)
 app.register_functions(gateway.bp)
 app.register_functions(health.bp)
 app.register_functions(openapi.bp)
+app.register_functions(portal.bp)
 app.register_functions(expiry.bp)

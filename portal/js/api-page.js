@@ -1,0 +1,182 @@
+// One API: its Settings, Security and Policy tabs, and "Test connection" (the dry run).
+// Every Save sends the whole API with If-Match, so a change made elsewhere meanwhile is not overwritten.
+
+import { KeyRefused, call, id, listAll } from "./api.js";
+import { alertBox, busy, clear, field, h, markInvalid, say, showError, statusBox } from "./dom.js";
+import { settingsFields } from "./apis.js";
+import { FormProblem, securityFields } from "./security.js";
+import { renderReport } from "./test-report.js";
+
+const TABS = [
+  ["settings", "Settings"],
+  ["security", "Security"],
+  ["policy", "Policy"],
+];
+
+export async function renderApiPage(view, apiId, tab) {
+  const loadAlert = alertBox();
+  view.append(h("p", {}, h("a", { href: "#/apis" }, "Back to APIs")), loadAlert);
+  let state;
+  let certificates;
+  let caCertificates;
+  try {
+    const [api, certs, cas] = await Promise.all([
+      call("GET", `management/apis/${id(apiId)}`),
+      listAll("management/certificates"),
+      listAll("management/caCertificates"),
+    ]);
+    state = { api: api.data, etag: api.etag };
+    certificates = certs;
+    caCertificates = cas;
+  } catch (error) {
+    if (!(error instanceof KeyRefused)) {
+      view.prepend(h("h2", { tabindex: "-1" }, `API ${apiId}`));
+      showError(loadAlert, error);
+    }
+    return;
+  }
+
+  const heading = h("h2", { tabindex: "-1" }, state.api.properties.displayName);
+  const where = h("p");
+  const describe = () => {
+    heading.textContent = state.api.properties.displayName;
+    where.textContent = `/gateway/${state.api.properties.path} → ${state.api.properties.serviceUrl}`;
+    document.title = `${state.api.properties.displayName} – certgate`;
+  };
+  describe();
+  const testButton = h("button", { type: "button", class: "secondary" }, "Test connection");
+  const report = h("section", { class: "report", "aria-labelledby": "test-report-title", hidden: true }, h("h3", { id: "test-report-title" }, "Test report"));
+  const reportBody = h("div");
+  report.append(reportBody);
+  testButton.addEventListener("click", () => runTest(apiId, testButton, report, reportBody));
+
+  const tablist = h("div", { role: "tablist", "aria-label": `API ${apiId}` });
+  const panels = h("div");
+  view.append(h("div", { class: "page-head" }, h("div", {}, heading, where), testButton), report, tablist, panels);
+
+  const save = async (properties) => {
+    const answer = await call("PUT", `management/apis/${id(apiId)}`, { body: { properties }, ifMatch: state.etag });
+    state = { api: answer.data, etag: answer.etag };
+    describe();
+  };
+  const builders = {
+    settings: (panel) => settingsPanel(panel, () => state, save),
+    security: (panel) => securityPanel(panel, () => state, save, certificates, caCertificates),
+    policy: (panel) => policyPanel(panel, apiId),
+  };
+  const tabs = TABS.map(([key, label]) => {
+    const button = h("button", { type: "button", role: "tab", id: `tab-${key}`, "aria-controls": `panel-${key}` }, label);
+    const panel = h("div", { role: "tabpanel", id: `panel-${key}`, "aria-labelledby": `tab-${key}`, tabindex: "0" });
+    button.addEventListener("click", () => select(key));
+    tablist.append(button);
+    panels.append(panel);
+    return { key, button, panel };
+  });
+
+  function select(key, focus = false) {
+    for (const t of tabs) {
+      const on = t.key === key;
+      t.button.setAttribute("aria-selected", String(on));
+      t.button.tabIndex = on ? 0 : -1;
+      t.panel.hidden = !on;
+      if (on) {
+        t.panel.replaceChildren();
+        builders[key](t.panel);
+        if (focus) t.button.focus();
+      }
+    }
+    history.replaceState(null, "", `#/apis/${id(apiId)}/${key}`);
+  }
+
+  // The tabs pattern of WAI-ARIA: arrows, Home and End move between tabs.
+  tablist.addEventListener("keydown", (event) => {
+    const at = tabs.findIndex((t) => t.button === document.activeElement);
+    if (at < 0) return;
+    const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    select(tabs[(moves[event.key] + tabs.length) % tabs.length].key, true);
+  });
+
+  select(TABS.some(([key]) => key === tab) ? tab : "settings");
+}
+
+function formShell(panel, name, fields, controls, onSubmit) {
+  const status = statusBox();
+  const errorBox = alertBox();
+  const submit = h("button", { type: "submit" }, "Save");
+  const form = h("form", { class: "panel", "aria-label": name, novalidate: true }, fields, errorBox, status, h("div", { class: "actions" }, submit));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      clear(errorBox);
+      say(status, "");
+      markInvalid(controls, {});
+      try {
+        await onSubmit();
+        say(status, "Saved. The change is effective at once.");
+      } catch (error) {
+        if (error instanceof KeyRefused) return;
+        if (error instanceof FormProblem) {
+          showError(errorBox, error);
+          error.control.setAttribute("aria-invalid", "true");
+          error.control.focus();
+          return;
+        }
+        const shown = error.code === "PreconditionFailed" ? { ...error, message: `The API was changed elsewhere since this page loaded: reload the page to see it. (${error.message})` } : error;
+        showError(errorBox, shown);
+        markInvalid(controls, error);
+      }
+    });
+  });
+  panel.append(form);
+}
+
+function settingsPanel(panel, current, save) {
+  const properties = current().api.properties;
+  const settings = settingsFields(properties);
+  formShell(panel, "Settings", settings.elements, settings.controls, async () => {
+    const values = settings.values();
+    const now = current().api.properties;
+    await save({ ...values, displayName: values.displayName || current().api.name, ...(now.credentials ? { credentials: now.credentials } : {}), tls: now.tls });
+  });
+}
+
+function securityPanel(panel, current, save, certificates, caCertificates) {
+  const security = securityFields(current().api.properties, certificates, caCertificates);
+  formShell(panel, "Security", security.elements, security.controls, async () => {
+    const { credentials, tls } = security.values();
+    const { displayName, path, serviceUrl } = current().api.properties;
+    await save({ displayName, path, serviceUrl, ...(credentials ? { credentials } : {}), tls });
+  });
+}
+
+async function policyPanel(panel, apiId) {
+  const errorBox = alertBox();
+  const xml = h("textarea", { readOnly: true, class: "code policy", rows: "14", spellcheck: "false" });
+  panel.append(
+    field("Policy XML", xml, "Read-only: the policy follows the API's security settings (named values as {{name}}, never their secret values)."),
+    errorBox,
+  );
+  try {
+    xml.value = (await call("GET", `management/apis/${id(apiId)}/policy`)).data.properties.value;
+  } catch (error) {
+    if (!(error instanceof KeyRefused)) showError(errorBox, error);
+  }
+}
+
+async function runTest(apiId, button, report, body) {
+  report.hidden = false;
+  body.replaceChildren(h("p", { role: "status", class: "status" }, "Testing the connection…"));
+  await busy(button, async () => {
+    try {
+      const answer = await call("POST", `management/apis/${id(apiId)}/test`);
+      body.replaceChildren(...renderReport(answer.data));
+    } catch (error) {
+      if (error instanceof KeyRefused) return;
+      const box = alertBox();
+      showError(box, error);
+      body.replaceChildren(box);
+    }
+  });
+}

@@ -1,0 +1,146 @@
+// Named values: the values that credentials refer to as {{name}}. A secret value is typed in a
+// password field and never shown back (the API never returns it).
+
+import { KeyRefused, call, id, listAll } from "./api.js";
+import { deleteResource } from "./dialogs.js";
+import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, showError, statusBox, table } from "./dom.js";
+
+export function renderNamedValues(view) {
+  const status = statusBox();
+  const listAlert = alertBox();
+  const list = h("div");
+  const add = h("button", { type: "button" }, "Add named value");
+  const editor = namedValueForm(status, refresh, add);
+  add.addEventListener("click", () => editor.open(null));
+  view.append(h("h2", { tabindex: "-1" }, "Named values"), status, add, editor.form, listAlert, list);
+
+  async function refresh() {
+    try {
+      const items = await listAll("management/namedValues");
+      clear(listAlert);
+      list.replaceChildren(table("Named values", ["Name", "Display name", "Value", "Tags", "Actions"], items.map(row), "No named values yet."));
+    } catch (error) {
+      if (!(error instanceof KeyRefused)) showError(listAlert, error);
+    }
+  }
+
+  function row(item) {
+    const p = item.properties;
+    const edit = h("button", { type: "button", class: "secondary" }, "Edit");
+    edit.addEventListener("click", () => editor.open(item, edit));
+    const remove = h("button", { type: "button", class: "secondary" }, "Delete");
+    remove.addEventListener("click", () =>
+      deleteResource({
+        noun: "Named value",
+        path: `management/namedValues/${id(item.name)}`,
+        name: item.name,
+        consequence: "Credentials that refer to it could no longer be sent. This cannot be undone.",
+        opener: remove,
+        status,
+        refresh,
+      }),
+    );
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, item.name),
+      h("td", {}, p.displayName),
+      h("td", { class: "subject" }, p.secret ? h("span", { class: "flag info" }, "Secret (hidden)") : h("code", {}, p.value ?? "")),
+      h("td", {}, (p.tags ?? []).join(", ")),
+      h("td", {}, h("div", { class: "actions" }, edit, remove)),
+    );
+  }
+
+  refresh();
+}
+
+function namedValueForm(status, refresh, addButton) {
+  const name = h("input", { type: "text", required: true, autocomplete: "off", spellcheck: "false", maxlength: "80" });
+  const displayName = h("input", { type: "text", autocomplete: "off" });
+  const value = h("input", { type: "text", autocomplete: "off", spellcheck: "false" });
+  const secret = checkbox("Secret", true);
+  const tags = h("input", { type: "text", autocomplete: "off" });
+  const errorBox = alertBox();
+  const submit = h("button", { type: "submit" }, "Save");
+  const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+  const heading = h("h3", { id: "named-value-title" }, "Named value");
+  const form = h(
+    "form",
+    { class: "panel", hidden: true, "aria-labelledby": "named-value-title", novalidate: true },
+    heading,
+    field("Name", name, "Credentials refer to it as {{name}}."),
+    field("Display name", displayName, "Empty: the name."),
+    field("Value", value),
+    secret.element,
+    field("Tags (comma-separated)", tags),
+    errorBox,
+    h("div", { class: "actions" }, submit, cancel),
+  );
+  const controls = { InvalidIdentifier: name, "properties.value": value, "properties.displayName": displayName, "properties.tags": tags };
+  let returnFocus = addButton;
+
+  const showSecret = () => {
+    value.type = secret.input.checked ? "password" : "text";
+  };
+  secret.input.addEventListener("change", showSecret);
+
+  function open(item, from) {
+    returnFocus = from ?? addButton;
+    form.reset();
+    clear(errorBox);
+    name.readOnly = Boolean(item);
+    name.value = item?.name ?? "";
+    displayName.value = item?.properties.displayName ?? "";
+    secret.input.checked = item ? Boolean(item.properties.secret) : true;
+    value.value = item && !item.properties.secret ? item.properties.value ?? "" : "";
+    value.placeholder = item?.properties.secret ? "A secret is never shown: enter its value again" : "";
+    tags.value = (item?.properties.tags ?? []).join(", ");
+    showSecret();
+    heading.textContent = item ? `Named value ${item.name}` : "Named value";
+    form.hidden = false;
+    addButton.hidden = true;
+    (item ? displayName : name).focus();
+  }
+
+  function close() {
+    form.reset();
+    value.value = "";
+    form.hidden = true;
+    addButton.hidden = false;
+    (returnFocus?.isConnected ? returnFocus : addButton).focus();
+  }
+
+  cancel.addEventListener("click", close);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      clear(errorBox);
+      markInvalid(controls, {});
+      const key = name.value.trim();
+      if (!key) {
+        showError(errorBox, { message: "Enter a name for the named value." });
+        name.focus();
+        return;
+      }
+      const properties = {
+        displayName: displayName.value.trim() || key,
+        value: value.value,
+        secret: secret.input.checked,
+        tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+      };
+      try {
+        const answer = await call("PUT", `management/namedValues/${id(key)}`, {
+          body: { properties },
+        });
+        say(status, `Named value '${key}' ${answer.status === 201 ? "added" : "saved"}${properties.secret ? " (secret: its value is not shown)" : ""}.`);
+        close();
+        refresh();
+      } catch (error) {
+        if (error instanceof KeyRefused) return;
+        showError(errorBox, error);
+        markInvalid(controls, error);
+      }
+    });
+  });
+  return { form, open };
+}
