@@ -91,20 +91,29 @@ export function say(box, text) {
   box.textContent = text;
 }
 
-/** A table inside a focusable scrolling region (a narrow screen scrolls the table, not the page). */
+/** A table inside a focusable region. On a narrow screen each row becomes a card whose cells
+ * carry their column's name (`data-label`); the explicit roles keep it a table for assistive
+ * technology whatever its CSS display. */
 export function table(name, columns, rows, emptyText) {
   const body = rows.length
     ? rows
     : [h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, emptyText))];
+  for (const row of body) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
+      if (rows.length) cell.dataset.label = columns[i];
+    });
+  }
   return h(
     "div",
     { class: "table-wrap", role: "region", "aria-label": `${name} (scrolls sideways)`, tabindex: "0" },
     h(
       "table",
-      {},
+      { role: "table" },
       h("caption", {}, name),
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, body),
+      h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, columns.map((c) => h("th", { scope: "col", role: "columnheader" }, c)))),
+      h("tbody", { role: "rowgroup" }, body),
     ),
   );
 }
