@@ -79,11 +79,12 @@ export async function renderApiPage(view, apiId, tab) {
       t.button.setAttribute("aria-selected", String(on));
       t.button.tabIndex = on ? 0 : -1;
       t.panel.hidden = !on;
-      if (on) {
+      // Built once, so that edits survive a look at another tab; the policy is read anew each time.
+      if (on && (key === "policy" || !t.panel.hasChildNodes())) {
         t.panel.replaceChildren();
         builders[key](t.panel);
-        if (focus) t.button.focus();
       }
+      if (on && focus) t.button.focus();
     }
     history.replaceState(null, "", `#/apis/${id(apiId)}/${key}`);
   }
