@@ -23,6 +23,7 @@ PURE = [
     "shared/conditions.py",
     "shared/odata.py",
     "shared/listing.py",
+    "shared/portal_files.py",
     "shared/gateway/routing.py",
     "shared/gateway/headers.py",
     "shared/gateway/credentials.py",
