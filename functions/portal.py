@@ -15,15 +15,22 @@ _ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 @bp.route(route="portal", methods=["GET", "HEAD"], auth_level=_ANONYMOUS)
 async def get_portal(req: Request) -> Response:
+    if req.url.path.endswith("/"):  # the host ignores a trailing slash and routes /portal/ here
+        return _to_page()
     return _file(req, PortalFiles.INDEX)
 
 
 @bp.route(route="portal/{*file}", methods=["GET", "HEAD"], auth_level=_ANONYMOUS)
 async def get_portal_file(req: Request) -> Response:
     name = req.path_params.get("file") or ""
-    if not name:  # /portal/: the page's references are relative to /portal
-        return Response(status_code=308, headers={"Location": "../portal", **SECURITY_HEADERS})
+    if not name:
+        return _to_page()
     return _file(req, name)
+
+
+def _to_page() -> Response:
+    """/portal/ to /portal: the page's references are relative to it."""
+    return Response(status_code=308, headers={"Location": "../portal", **SECURITY_HEADERS})
 
 
 def _file(req: Request, name: str) -> Response:

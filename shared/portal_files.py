@@ -45,11 +45,17 @@ class PortalFiles:
         self._files: dict[str, PortalFile] = {}
         for path in sorted(root.rglob("*")):
             media_type = _MEDIA_TYPES.get(path.suffix)
-            if media_type is None or not path.is_file():
+            relative = path.relative_to(root)
+            # Only regular files inside the root: no symbolic link, no dotfile or dot directory.
+            if media_type is None or path.is_symlink() or not path.is_file():
+                continue
+            if any(part.startswith(".") for part in relative.parts):
+                continue
+            if not path.resolve().is_relative_to(root.resolve()):
                 continue
             body = path.read_bytes()
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            self._files[path.relative_to(root).as_posix()] = PortalFile(body, media_type, etag)
+            self._files[relative.as_posix()] = PortalFile(body, media_type, etag)
 
     def get(self, name: str) -> PortalFile | None:
         return self._files.get(name)

@@ -188,3 +188,18 @@ def test_funcignore_leaves_out_tests_and_tooling() -> None:
         "local.settings.json",
     ]:
         assert excluded(path, patterns), path
+
+
+def test_symbolic_links_and_dotfiles_are_not_served(root: Path) -> None:
+    """A link inside portal/ to a file outside it, or a dotfile with a served suffix, stays unserved;
+    its twin, a regular file of the same suffix, is served."""
+    (root / "linked.html").symlink_to(root.parent / "outside.html")
+    (root / ".eslintrc.js").write_text("SENTINEL: a dotfile")
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "page.html").write_text("SENTINEL: in a dot directory")
+    (root / "plain.html").write_text("<!doctype html>")
+    files = PortalFiles(root)
+    assert files.get("linked.html") is None
+    assert files.get(".eslintrc.js") is None
+    assert files.get(".hidden/page.html") is None
+    assert files.get("plain.html") is not None
