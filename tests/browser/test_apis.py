@@ -1,0 +1,106 @@
+"""APIs through the page: create, edit on the Settings tab, delete; a bad path is the contract's
+InvalidPath next to the form, a taken path PathInUse, an existing name is not replaced."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.api.client import Management
+from tests.browser.conftest import Portal, new_id
+
+
+def refusal(admin: Management, api_id: str, properties: dict[str, Any], status: int, code: str) -> str:
+    """The API's own message for a PUT it refuses (the page must show that one)."""
+    answer = admin.session.put(
+        f"{admin.base}/management/apis/{api_id}", json={"properties": properties}, timeout=30
+    )
+    assert answer.status_code == status and answer.json()["error"]["code"] == code, answer.text
+    return str(answer.json()["error"]["message"])
+
+
+def test_create_edit_delete_api(portal: Portal, admin: Management) -> None:
+    n = new_id()
+    api, display = f"orders-{n}", f"Orders {n}"
+    portal.signed_in()
+    form = portal.create_api(api, display, f"orders{n}/v1", f"https://orders-{n}.example/api")
+    expect(form).to_be_hidden()
+    row = portal.row(api, "APIs")
+    expect(row).to_contain_text(f"orders{n}/v1")
+    expect(row).to_contain_text(f"https://orders-{n}.example/api")
+    expect(portal.statuses(api)).to_be_visible()
+    portal.shot("01-created")
+
+    portal.open_api(api, display)
+    expect(portal.page.get_by_role("link", name="Back to APIs")).to_be_visible()
+    panel = portal.tab("Settings")
+    expect(panel.get_by_label("Path", exact=True)).to_have_value(f"orders{n}/v1")
+    panel.get_by_label("Backend URL", exact=True).fill(f"https://orders-{n}.example/v2")
+    portal.expect_write("PUT", f"/apis/{api}", portal.button("Save", panel).click, ok=(200,))
+    expect(portal.statuses()).not_to_have_count(0)
+    portal.shot("02-settings-saved")
+    assert (
+        admin.get(f"/management/apis/{api}").json()["properties"]["serviceUrl"]
+        == f"https://orders-{n}.example/v2"
+    )
+    portal.page.get_by_role("link", name="Back to APIs").click()
+    expect(row).to_contain_text(f"https://orders-{n}.example/v2")
+
+    portal.button("Delete", row).click()
+    dialog = portal.dialog(f"Delete API {api}?")
+    portal.expect_write("DELETE", f"/apis/{api}", portal.button("Yes, delete it", dialog).click)
+    expect(row).to_have_count(0)
+    assert admin.get(f"/management/apis/{api}").status_code == 404
+
+
+def test_create_api_refusals(portal: Portal, admin: Management) -> None:
+    n = new_id()
+    portal.signed_in()
+
+    # a bad path: InvalidPath in the form's alert, the Path field marked, nothing created
+    bad = refusal(
+        admin, f"bad-{n}", {"path": "/lead/", "serviceUrl": "https://x.example"}, 400, "InvalidPath"
+    )
+    form = portal.create_api(f"bad-{n}", "Bad", "/lead/", "https://x.example")
+    expect(portal.alerts(form, bad)).to_be_visible()
+    expect(form.get_by_label("Path", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(portal.row(f"bad-{n}", "APIs")).to_have_count(0)
+    assert admin.get(f"/management/apis/bad-{n}").status_code == 404
+    portal.shot("01-invalid-path")
+    portal.button("Cancel", form).click()
+
+    # a taken path: PathInUse
+    assert admin.put_api(f"first-{n}", f"taken{n}", "https://x.example").status_code == 201
+    taken = refusal(
+        admin, f"second-{n}", {"path": f"taken{n}", "serviceUrl": "https://y.example"}, 409, "PathInUse"
+    )
+    form = portal.create_api(f"second-{n}", "Second", f"taken{n}", "https://y.example")
+    expect(portal.alerts(form, taken)).to_be_visible()
+    assert admin.get(f"/management/apis/second-{n}").status_code == 404
+    portal.shot("02-path-in-use")
+    portal.button("Cancel", form).click()
+
+    # an existing name: create is create (If-None-Match: *), the API is not replaced
+    form = portal.create_api(f"first-{n}", "Replaced?", f"other{n}", "https://z.example")
+    expect(portal.alerts(form, f"first-{n}")).to_be_visible()
+    assert admin.get(f"/management/apis/first-{n}").json()["properties"]["path"] == f"taken{n}"
+
+
+def test_save_refused_when_changed_elsewhere(portal: Portal, admin: Management) -> None:
+    """Every Save sends If-Match: a change made meanwhile through the API is not overwritten."""
+    n = new_id()
+    assert admin.put_api(f"race-{n}", f"race{n}", "https://first.example").status_code == 201
+    portal.signed_in()
+    portal.open_api(f"race-{n}")
+    panel = portal.tab("Settings")
+    assert admin.put_api(f"race-{n}", f"race{n}", "https://elsewhere.example").status_code == 200
+    panel.get_by_label("Backend URL", exact=True).fill("https://mine.example")
+    portal.expect_write("PUT", f"/apis/race-{n}", portal.button("Save", panel).click, ok=(412,))
+    expect(portal.alerts(panel, re.compile(r"changed elsewhere", re.I))).to_be_visible()
+    assert (
+        admin.get(f"/management/apis/race-{n}").json()["properties"]["serviceUrl"]
+        == "https://elsewhere.example"
+    )
+    portal.shot("01-precondition-failed")
