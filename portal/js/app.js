@@ -45,8 +45,10 @@ function route(focus) {
   document.title = `${title ?? "API"} – certgate`;
   const view = h("div");
   main.replaceChildren(view);
-  render(view, match);
-  if (focus) view.querySelector("h2")?.focus();
+  // A view may render after reading the API (an API's page): focus its heading once it is there.
+  Promise.resolve(render(view, match)).then(() => {
+    if (focus && view.isConnected) view.querySelector("h2")?.focus();
+  });
 }
 
 /** The sign-in form; `refused`: the 401 that brought the page here. */

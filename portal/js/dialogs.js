@@ -73,7 +73,13 @@ export async function deleteResource({ noun, path, name, consequence, opener, st
       const answer = await call("DELETE", path);
       say(status, answer.status === 204 ? `${noun} '${name}' was already gone.` : `${noun} '${name}' deleted.`);
     },
-    onDone: (deleted) => deleted && refresh(),
+    onDone: (deleted) => {
+      if (!deleted) return;
+      // The row and its Delete button go with the refresh: focus moves to what was done.
+      status.tabIndex = -1;
+      status.focus();
+      refresh();
+    },
   });
 }
 

@@ -34,7 +34,7 @@ export function renderReport(report) {
     ? `Passed: ${steps.length} steps, the backend answered.`
     : `Failed at ${STEPS[failed?.name] ?? failed?.name ?? "a step"}: ${failed?.error?.message ?? "see below"}`;
   return [
-    h("p", { role: "status", class: report.ok ? "status" : "alert" }, verdict),
+    h("p", { role: report.ok ? "status" : "alert", class: report.ok ? "status" : "alert" }, verdict),
     h(
       "ol",
       {},
