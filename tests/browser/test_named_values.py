@@ -5,11 +5,14 @@ API's header refers to cannot be deleted (NamedValueInUse, naming the API)."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import expect
 
 from tests.api.client import Management
-from tests.browser.conftest import Portal, new_id
+from tests.browser.conftest import Portal, gateway_get, new_id
+from tests.services import DevHost
+from tests.support.tls_backends import EchoBackend
 
 PAGE_TEXT = (
     "() => [document.documentElement.outerHTML,"
@@ -104,3 +107,65 @@ def test_named_value_in_use_is_not_deleted(portal: Portal, admin: Management) ->
     portal.button("Cancel", dialog).click()
     expect(portal.row(name, "Named values")).to_have_count(1)
     assert admin.get(f"/management/namedValues/{name}").status_code == 200
+
+
+def test_editing_a_secret_never_blanks_it(
+    portal: Portal, admin: Management, portal_host: DevHost, plain_echo: EchoBackend
+) -> None:
+    """The page never has a secret's value: an edit that leaves Value empty must not store ""."""
+    n = new_id()
+    name = f"edit-{n}"
+    assert (
+        admin.session.put(
+            f"{admin.base}/management/namedValues/{name}",
+            json={"properties": {"displayName": name, "value": f"orig-{n}", "secret": True}},
+            timeout=30,
+        ).status_code
+        == 201
+    )
+    put = admin.session.put(
+        f"{admin.base}/management/apis/edit-user-{n}",
+        json={
+            "properties": {
+                "path": f"edit{n}",
+                "serviceUrl": plain_echo.url,
+                "credentials": {"header": {"x-secret": [f"{{{{{name}}}}}"]}},
+            }
+        },
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    portal.signed_in()
+    portal.go("Named values")
+    portal.button("Edit", portal.row(name, "Named values")).click()
+    form = portal.form("Named value")
+    form.get_by_label("Display name", exact=True).fill(f"renamed {n}")
+    portal.button("Save", form).click()
+    # either the page asks for the value again, or whatever it sent kept the secret
+    expect(portal.alerts(form).or_(portal.statuses(name))).to_be_visible()
+    portal.shot("01-edit-secret-saved")
+    answer = gateway_get(portal_host, f"edit{n}/x")
+    assert answer.status_code == 200, answer.text
+    sent = [v for k, v in answer.json()["headers"] if k.lower() == "x-secret"]
+    assert sent == [f"orig-{n}"], f"the secret was replaced through an edit that left Value empty: {sent}"
+
+
+def test_long_list_follows_next_link(portal: Portal, admin: Management) -> None:
+    """More than one page of the API (default $top 100): every item is listed."""
+    n = new_id()
+    names = [f"pg-{n}-{i:03}" for i in range(101)]
+
+    def put(name: str) -> int:
+        return admin.session.put(
+            f"{admin.base}/management/namedValues/{name}",
+            json={"properties": {"displayName": name, "value": "v", "secret": False}},
+            timeout=30,
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(put, names)) == {201}
+    portal.signed_in()
+    portal.go("Named values")
+    expect(portal.row(f"pg-{n}-", "Named values")).to_have_count(101)
+    pages = [r.url for r in portal.seen.management_requests() if "/management/namedValues" in r.url]
+    assert len(pages) >= 2, pages  # the first page and its nextLink

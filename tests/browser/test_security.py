@@ -5,7 +5,9 @@ contract says and reads back after a reload; an API combining kinds (made throug
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,7 @@ def selected_label(select: Locator) -> str:
 
 def fill_basic(panel: Locator, n: str) -> None:
     panel.get_by_label("User name", exact=True).fill(f"orders-{n}")
-    panel.get_by_label("Password", exact=True).fill(f"pa55:{n}")
+    panel.get_by_label("Password", exact=True).fill(f"pä55:{n}")
 
 
 def fill_authorization(panel: Locator, n: str) -> None:
@@ -89,7 +91,7 @@ def test_credential_kind_round_trips(
     echo, sent = answer.json(), headers_seen(answer.json())
     if kind == "Basic":
         assert sent["authorization"] == [
-            "Basic " + base64.b64encode(f"orders-{n}:pa55:{n}".encode()).decode()
+            "Basic " + base64.b64encode(f"orders-{n}:pä55:{n}".encode()).decode()
         ]
     elif kind == "Authorization":
         assert sent["authorization"] == [f"Bearer tok.named-{n}"]  # the named value put in place
@@ -199,3 +201,60 @@ def test_missing_certificate_choice_is_refused(portal: Portal, admin: Management
     expect(panel.get_by_label("Client certificate", exact=True)).to_be_focused()
     assert len([r for r in portal.seen.management_requests() if r.method == "PUT"]) == puts_before
     assert "credentials" not in admin.get(f"/management/apis/nochoice-{n}").json()["properties"]
+
+
+def test_tls_options_round_trip(
+    portal: Portal, admin: Management, portal_host: DevHost, portal_pki: PortalPki, mtls_echo: EchoBackend
+) -> None:
+    """Pinned thumbprints and the server name set on the page reach the handshake: the right pin
+    passes, a wrong one is the contract's BackendTlsError; the SNI is the name given."""
+    n = new_id()
+    leaf = portal_pki.client_root.issue_client(f"tls options {n}", kind="ec")
+    assert admin.upload(f"tlso-{n}", pfx_cryptography(leaf, "pw"), "pw").status_code == 201
+    server_der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", mtls_echo.port)))
+    right_pin = hashlib.sha256(server_der).hexdigest()
+    put = admin.session.put(
+        f"{admin.base}/management/apis/tlso-{n}",
+        json={
+            "properties": {
+                "displayName": f"tlso-{n}",
+                "path": f"tlso{n}",
+                "serviceUrl": f"https://127.0.0.1:{mtls_echo.port}",
+                "credentials": {"certificateId": f"tlso-{n}"},
+            }
+        },
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    portal.signed_in()
+    portal.open_api(f"tlso-{n}")
+    panel = portal.tab("Security")
+    tls = panel.get_by_role("group", name="Backend TLS")
+    tls.get_by_label("Validate certificate chain").uncheck()
+    pins = tls.get_by_label("Pinned server thumbprints (one per line)")
+    pins.fill("00" * 32)
+    tls.get_by_label("Server name (SNI)").fill("localhost")
+    portal.save_security(panel)
+    refused = gateway_get(portal_host, f"tlso{n}/x")
+    assert refused.status_code == 502 and refused.json()["error"]["code"] == "BackendTlsError", refused.text
+    assert "pinned" in refused.json()["error"]["message"]
+
+    pins.fill(f"{'00' * 20}\n{right_pin.upper()}")
+    portal.save_security(panel)
+    tls_saved = admin.get(f"/management/apis/tlso-{n}").json()["properties"]["tls"]
+    assert tls_saved["serverName"] == "localhost" and len(tls_saved["serverCertificateThumbprints"]) == 2
+    handshakes = len(mtls_echo.server_names)
+    answer = gateway_get(portal_host, f"tlso{n}/x")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["client_cert"]["thumbprint"] == leaf.thumbprint
+    assert "localhost" in mtls_echo.server_names[handshakes:]  # SNI though the URL is an IP
+
+    portal.page.reload()
+    tls = portal.page.get_by_role("tabpanel", name="Security").get_by_role("group", name="Backend TLS")
+    expect(tls.get_by_label("Validate certificate chain")).not_to_be_checked()
+    expect(tls.get_by_label("Validate certificate name")).to_be_checked()
+    expect(tls.get_by_label("Server name (SNI)")).to_have_value("localhost")
+    expect(tls.get_by_label("Pinned server thumbprints (one per line)")).to_have_value(
+        re.compile(right_pin, re.I)
+    )
+    portal.shot("01-tls-options")

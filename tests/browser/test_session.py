@@ -8,7 +8,8 @@ import tempfile
 
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
-from tests.browser.conftest import MASTER_KEY, Portal, launch_context
+from tests.api.client import Management
+from tests.browser.conftest import MASTER_KEY, Portal, launch_context, new_id
 
 ROTATE = (
     "(key) => { for (const name of Object.keys(sessionStorage))"
@@ -77,6 +78,9 @@ def test_key_kept_in_session_storage_only(
 
 def test_refused_key_is_not_kept(portal: Portal) -> None:
     portal.open()
+    portal.sign_in("")  # nothing typed: asked for, nothing sent
+    expect(portal.alerts(text=re.compile(r"Enter the management key", re.I))).to_be_visible()
+    assert portal.seen.management_requests() == []
     portal.sign_in("a-wrong-key")
     expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
     asks_for_key(portal.page)
@@ -106,3 +110,18 @@ def test_key_that_stops_working_on_reload(portal: Portal) -> None:
     portal.page.reload()
     expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
     asks_for_key(portal.page)
+
+
+def test_shared_link_opens_after_sign_in(portal: Portal, admin: Management) -> None:
+    """A hash route (a reload, a shared link) opens the same view once signed in."""
+    n = new_id()
+    assert admin.put_api(f"link-{n}", f"link{n}", "https://link.example").status_code == 201
+    portal.open(f"/apis/link-{n}/security")
+    asks_for_key(portal.page)
+    portal.sign_in()
+    expect(portal.page.get_by_role("heading", name=f"link-{n}", exact=True)).to_be_visible()
+    expect(portal.page.get_by_role("tab", name="Security")).to_have_attribute("aria-selected", "true")
+    expect(
+        portal.page.get_by_role("tabpanel", name="Security").get_by_label("With credentials")
+    ).to_be_visible()
+    expect(portal.nav("APIs")).to_have_attribute("aria-current", "page")

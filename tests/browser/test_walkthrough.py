@@ -118,6 +118,12 @@ def test_walkthrough(
     assert a["credentials"] == {"certificateId": cert} and a["tls"]["validateCertificateChain"] is False
     assert b["credentials"] == {"certificateId": cert} and b["tls"]["caCertificateIds"] == [ca]
 
+    portal.go("APIs")
+    expect(portal.row(api_a, "APIs")).to_contain_text(cert)  # the Credentials column names it
+    portal.go("Client certificates")
+    for api in apis:
+        expect(portal.row(cert, "Client certificates").get_by_role("link", name=api)).to_be_visible()
+
     # the gateway presents the certificate the portal bound (effective at once)
     for suffix in ("a", "b"):
         answer = gateway_get(portal_host, f"wt{n}/{suffix}/items?id=7")
@@ -230,3 +236,42 @@ def test_connection_report_failure(
     portal.shot("01-failed-report")
     # docs/portal.md: errors in role alert, successes in role status
     expect(portal.alerts(report, re.compile(r"Failed", re.I))).to_be_visible()
+
+
+def test_rotation_through_upload(
+    portal: Portal,
+    admin: Management,
+    portal_host: DevHost,
+    portal_pki: PortalPki,
+    mtls_echo: EchoBackend,
+    tmp_path: Path,
+) -> None:
+    """Uploading under an existing name replaces the certificate (a rotation): the row and the
+    gateway show the new one, the API's binding is untouched."""
+    n = new_id()
+    first = portal_pki.client_root.issue_client(f"rotate one {n}", kind="ec")
+    second = portal_pki.client_root.issue_client(f"rotate two {n}", kind="ec")
+    portal.signed_in()
+    portal.uploaded(f"rot-{n}", write_pfx(tmp_path, first, "one", "one.pfx"), "one", first)
+    put = admin.session.put(
+        f"{admin.base}/management/apis/rot-{n}",
+        json={
+            "properties": {
+                "path": f"rot{n}",
+                "serviceUrl": mtls_echo.url,
+                "credentials": {"certificateId": f"rot-{n}"},
+                "tls": {"validateCertificateChain": False},
+            }
+        },
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == first.thumbprint
+
+    portal.upload_certificate(f"rot-{n}", write_pfx(tmp_path, second, "two", "two.pfx"), "two")
+    row = portal.row(f"rot-{n}", "Client certificates")
+    expect(row).to_contain_text(second.thumbprint[-4:])
+    expect(row).to_contain_text(second.subject)
+    expect(portal.statuses(re.compile(r"replaced", re.I))).to_be_visible()
+    portal.shot("01-rotated")
+    assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == second.thumbprint
