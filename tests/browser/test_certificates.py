@@ -1,0 +1,97 @@
+"""The upload form's refusals, each the contract's error in the form's alert with nothing stored,
+and the delete dialog's edge cases: a certificate already gone, a key refused mid-dialog."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.api.client import Management
+from tests.browser.conftest import MASTER_KEY, Portal, PortalPki, new_id
+from tests.support.pki import pfx_cryptography
+
+ROTATE = (
+    "(key) => { for (const name of Object.keys(sessionStorage))"
+    " if (sessionStorage.getItem(name) === key) sessionStorage.setItem(name, 'rotated-away'); }"
+)
+
+
+def test_upload_refusals(portal: Portal, admin: Management, portal_pki: PortalPki, tmp_path: Path) -> None:
+    n = new_id()
+    root = portal_pki.client_root
+    now = datetime.datetime.now(datetime.UTC)
+    expired = root.issue_client(f"expired {n}", kind="ec", not_after=now - datetime.timedelta(days=1))
+    files = {
+        "InvalidCertificate": b"this is not a PKCS#12 file",
+        "MissingPrivateKey": pfx_cryptography(
+            root.issue_client(f"nokey {n}", kind="ec"), "pw", include_key=False
+        ),
+        "CertificateExpired": pfx_cryptography(expired, "pw"),
+        "PayloadTooLarge": os.urandom(1024 * 1024),  # over CERTGATE_MAX_UPLOAD_BYTES once in base64
+    }
+    portal.signed_in()
+    form = portal.open_upload()
+    for code, data in files.items():
+        probe = admin.upload(f"probe-{n}", data, "pw")
+        assert probe.json()["error"]["code"] == code, probe.text
+        pfx = tmp_path / f"{code}.pfx"
+        pfx.write_bytes(data)
+        name = f"bad-{code.lower()}-{n}"
+        portal.submit_upload(form, name, pfx, "pw")
+        expect(portal.alerts(form, probe.json()["error"]["message"])).to_be_visible()
+        expect(portal.alerts(form, code)).to_be_visible()
+        expect(form.get_by_label("Certificate file (.pfx)")).to_have_attribute("aria-invalid", "true")
+        portal.shot(code)
+        assert admin.get(f"/management/certificates/{name}").status_code == 404
+    expect(portal.row("bad-", "Client certificates").filter(has_text=n)).to_have_count(0)
+
+    # a bad name is the contract's InvalidIdentifier, the Name field marked
+    pfx = tmp_path / "good.pfx"
+    pfx.write_bytes(pfx_cryptography(root.issue_client(f"good {n}", kind="ec"), "pw"))
+    portal.submit_upload(form, "-leading-dash", pfx, "pw")
+    expect(portal.alerts(form, "InvalidIdentifier")).to_be_visible()
+    expect(form.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+
+
+def test_delete_of_a_certificate_already_gone(
+    portal: Portal, admin: Management, portal_pki: PortalPki
+) -> None:
+    n = new_id()
+    leaf = portal_pki.client_root.issue_client(f"gone {n}", kind="ec")
+    assert admin.upload(f"gone-{n}", pfx_cryptography(leaf, "pw"), "pw").status_code == 201
+    portal.signed_in()
+    row = portal.row(f"gone-{n}", "Client certificates")
+    expect(row).to_be_visible()
+    assert admin.delete(f"/management/certificates/gone-{n}").status_code == 200  # meanwhile, elsewhere
+    portal.button("Delete", row).click()
+    dialog = portal.dialog(f"Delete certificate gone-{n}?")
+    portal.expect_write(
+        "DELETE", f"/certificates/gone-{n}", portal.button("Yes, delete it", dialog).click, ok=(204,)
+    )
+    expect(portal.statuses(re.compile(r"already gone", re.I))).to_be_visible()
+    expect(row).to_have_count(0)
+
+
+def test_key_refused_inside_the_dialog(portal: Portal, admin: Management, portal_pki: PortalPki) -> None:
+    """A 401 on "Yes, delete it": the dialog closes, the page asks for the key, nothing is deleted."""
+    n = new_id()
+    leaf = portal_pki.client_root.issue_client(f"kept {n}", kind="ec")
+    assert admin.upload(f"kept-{n}", pfx_cryptography(leaf, "pw"), "pw").status_code == 201
+    portal.signed_in()
+    portal.button("Delete", portal.row(f"kept-{n}", "Client certificates")).click()
+    dialog = portal.dialog(f"Delete certificate kept-{n}?")
+    expect(dialog).to_be_visible()
+    portal.page.evaluate(ROTATE, MASTER_KEY)
+    portal.expect_write(
+        "DELETE", f"/certificates/kept-{n}", portal.button("Yes, delete it", dialog).click, ok=(401,)
+    )
+    expect(dialog).to_have_count(0)
+    expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
+    expect(portal.key_field).to_be_focused()
+    assert admin.get(f"/management/certificates/kept-{n}").status_code == 200
+    portal.sign_in()
+    expect(portal.row(f"kept-{n}", "Client certificates")).to_be_visible()
