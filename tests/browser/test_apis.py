@@ -104,3 +104,25 @@ def test_save_refused_when_changed_elsewhere(portal: Portal, admin: Management) 
         == "https://elsewhere.example"
     )
     portal.shot("01-precondition-failed")
+
+
+def test_settings_refusal_marks_the_field(portal: Portal, admin: Management) -> None:
+    n = new_id()
+    assert admin.put_api(f"own-{n}", f"own{n}", "https://own.example").status_code == 201
+    assert admin.put_api(f"mine-{n}", f"mine{n}", "https://mine.example").status_code == 201
+    taken = refusal(
+        admin, f"mine-{n}", {"path": f"own{n}", "serviceUrl": "https://mine.example"}, 409, "PathInUse"
+    )
+    portal.signed_in()
+    portal.open_api(f"mine-{n}")
+    panel = portal.tab("Settings")
+    panel.get_by_label("Path", exact=True).fill(f"own{n}")
+    portal.expect_write("PUT", f"/apis/mine-{n}", portal.button("Save", panel).click, ok=(409,))
+    expect(portal.alerts(panel, taken)).to_be_visible()
+    expect(panel.get_by_label("Path", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(panel.get_by_label("Path", exact=True)).to_be_focused()
+    assert admin.get(f"/management/apis/mine-{n}").json()["properties"]["path"] == f"mine{n}"
+    # put right, it saves (the refusal left the page's ETag as it was)
+    panel.get_by_label("Path", exact=True).fill(f"mine{n}/v2")
+    portal.expect_write("PUT", f"/apis/mine-{n}", portal.button("Save", panel).click, ok=(200,))
+    expect(portal.page.get_by_text(f"/gateway/mine{n}/v2")).to_be_visible()

@@ -258,3 +258,33 @@ def test_tls_options_round_trip(
         re.compile(right_pin, re.I)
     )
     portal.shot("01-tls-options")
+
+
+def test_header_and_query_rows(
+    portal: Portal, admin: Management, portal_host: DevHost, plain_echo: EchoBackend
+) -> None:
+    """Rows are added and removed (the labels follow), a repeated query name sends each value."""
+    n = new_id()
+    assert admin.put_api(f"rows-{n}", f"rows{n}", plain_echo.url).status_code == 201
+    portal.signed_in()
+    portal.open_api(f"rows-{n}")
+    panel = portal.tab("Security")
+    panel.get_by_label("With credentials").select_option(label="Query")
+    panel.get_by_label("Query parameter name", exact=True).fill("drop")
+    panel.get_by_label("Query parameter value", exact=True).fill("me")
+    for i, value in ((2, "one"), (3, "two")):
+        panel.get_by_role("button", name="Add query parameter").click()
+        expect(panel.get_by_label(f"Query parameter name {i}", exact=True)).to_be_focused()
+        panel.get_by_label(f"Query parameter name {i}", exact=True).fill("sv")
+        panel.get_by_label(f"Query parameter value {i}", exact=True).fill(value)
+    panel.get_by_role("button", name="Remove query parameter", exact=True).click()  # the first row
+    expect(panel.get_by_label("Query parameter value", exact=True)).to_have_value("one")
+    expect(panel.get_by_label("Query parameter value 2", exact=True)).to_have_value("two")
+    expect(panel.get_by_label("Query parameter name 3", exact=True)).to_have_count(0)
+    portal.save_security(panel)
+    assert admin.get(f"/management/apis/rows-{n}").json()["properties"]["credentials"] == {
+        "query": {"sv": ["one", "two"]}
+    }
+    answer = gateway_get(portal_host, f"rows{n}/x")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["query"] == "sv=one&sv=two"
