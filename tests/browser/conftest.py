@@ -236,10 +236,12 @@ class Portal:
     def open(self, route: str = "") -> None:
         self.page.goto(f"{self.base}/portal" + (f"#{route}" if route else ""))
 
-    def shot(self, step: str) -> Path:
+    def shot(self, step: str, *, full: bool = False) -> Path:
+        """build/screenshots/<test>-<step>.png, stable names; the viewport unless `full` (the
+        whole page costs about twice as much)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.test_name}-{_safe(step)}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full)
         return path
 
     def axe(self) -> list[dict[str, Any]]:
@@ -387,11 +389,16 @@ class Portal:
 def portal(
     browser_context: BrowserContext, portal_host: DevHost, axe_source: str, request: pytest.FixtureRequest
 ) -> Iterator[Portal]:
-    """A fresh tab (its own sessionStorage) on the portal; closed after the test."""
+    """A fresh tab (its own sessionStorage) on the portal; closed after the test, which fails
+    if the page logged a Content-Security-Policy violation or threw an uncaught error."""
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1280, "height": 900})
-    yield Portal(page, portal_host.url, request.node.originalname, axe_source)
+    tab = Portal(page, portal_host.url, request.node.originalname, axe_source)
+    yield tab
+    problems = tab.seen.csp_violations() + tab.seen.errors
     page.close()
+    if problems:
+        pytest.fail(f"the page logged CSP violations or uncaught errors: {problems}")
 
 
 # ---------------------------------------------------------------- certificates made here

@@ -73,17 +73,17 @@ def test_walkthrough(
 
     # sign in: a wrong key is refused and the key is asked again
     portal.open()
-    portal.shot("01-sign-in")
+    portal.shot("01-sign-in", full=True)
     portal.sign_in("not-the-master-key")
     expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
     expect(portal.key_field).to_be_visible()
     expect(portal.key_field).to_be_editable()
     expect(portal.nav("Client certificates")).to_be_hidden()
-    portal.shot("02-key-refused")
+    portal.shot("02-key-refused", full=True)
     portal.sign_in()
     for name in ("Client certificates", "CA certificates", "Named values", "APIs"):
         expect(portal.nav(name)).to_be_visible()
-    portal.shot("03-signed-in")
+    portal.shot("03-signed-in", full=True)
 
     # upload: the wrong password is the contract's InvalidPassword, nothing listed or stored
     wrong = refusal(admin.upload(f"probe-{n}", pfx.read_bytes(), "wrong-pw"), 400, "InvalidPassword")
@@ -91,13 +91,13 @@ def test_walkthrough(
     expect(portal.alerts(form, wrong)).to_be_visible()
     expect(portal.row(cert, "Client certificates")).to_have_count(0)
     assert admin.get(f"/management/certificates/{cert}").status_code == 404
-    portal.shot("04-upload-wrong-password")
+    portal.shot("04-upload-wrong-password", full=True)
     portal.submit_upload(form, cert, pfx, "right-pw")
     row = portal.row(cert, "Client certificates")
     expect(row).to_contain_text(leaf.subject)
     expect(row.get_by_text(leaf.thumbprint[-4:], exact=True)).to_be_visible()
     expect(portal.statuses(cert)).to_be_visible()
-    portal.shot("05-certificate-listed")
+    portal.shot("05-certificate-listed", full=True)
 
     # a CA certificate for API B's backend, two APIs through the Add API form
     portal.upload_ca(ca, write_pem(tmp_path, portal_pki.server_root))
@@ -107,11 +107,11 @@ def test_walkthrough(
     for (api, display), suffix in zip(apis.items(), ("a", "b"), strict=True):
         portal.create_api(api, display, f"wt{n}/{suffix}", f"{mtls_echo.url}/{suffix}")
         expect(portal.row(api, "APIs")).to_contain_text(f"wt{n}/{suffix}")
-    portal.shot("06-apis")
+    portal.shot("06-apis", full=True)
 
     # bind each on its Security tab: A without chain validation, B trusting the uploaded CA
     bind_on_security_tab(portal, api_a, display_a, option_label(leaf), chain=False, ca=None)
-    portal.shot("07-security-saved")
+    portal.shot("07-security-saved", full=True)
     bind_on_security_tab(portal, api_b, display_b, option_label(leaf), chain=True, ca=ca)
     a = admin.get(f"/management/apis/{api_a}").json()["properties"]
     b = admin.get(f"/management/apis/{api_b}").json()["properties"]
@@ -158,7 +158,7 @@ def test_walkthrough(
     expect(policy).to_have_value(re.compile(rf'<authentication-certificate certificate-id="{cert}" />'))
     expect(policy).not_to_be_editable()
     assert policy.get_attribute("readonly") is not None
-    portal.shot("08-policy")
+    portal.shot("08-policy", full=True)
 
     # the dry run, step by step
     page.get_by_role("button", name="Test connection").click()
@@ -167,7 +167,7 @@ def test_walkthrough(
         expect(report).to_contain_text(re.compile(step, re.I))
     expect(report).to_contain_text(re.compile(r"\b(passed|succeeded|ok)\b", re.I))
     expect(report).not_to_contain_text(re.compile(r"\bfailed\b", re.I))
-    portal.shot("09-test-report")
+    portal.shot("09-test-report", full=True)
 
     # delete while used: the dialog names both APIs; the API's 409 is shown; nothing deleted
     in_use = refusal(admin.delete(f"/management/certificates/{cert}"), 409, "CertificateInUse")
@@ -177,10 +177,10 @@ def test_walkthrough(
     warning = portal.alerts(dialog, api_a)
     expect(warning).to_be_visible()
     expect(warning).to_contain_text(api_b)
-    portal.shot("10-delete-dialog")
+    portal.shot("10-delete-dialog", full=True)
     portal.button("Yes, delete it", dialog).click()
     expect(portal.alerts(dialog, in_use)).to_be_visible()
-    portal.shot("11-delete-refused")
+    portal.shot("11-delete-refused", full=True)
     assert admin.get(f"/management/certificates/{cert}").status_code == 200
     if dialog.is_visible():
         portal.button("Cancel", dialog).click()
@@ -197,7 +197,7 @@ def test_walkthrough(
     portal.button("Yes, delete it", dialog).click()
     expect(portal.row(cert, "Client certificates")).to_have_count(0)
     assert admin.get(f"/management/certificates/{cert}").status_code == 404
-    portal.shot("12-deleted")
+    portal.shot("12-deleted", full=True)
 
     # the whole tour under the strict CSP: no violation, no uncaught error
     assert portal.seen.csp_violations() == []
@@ -233,7 +233,7 @@ def test_connection_report_failure(
     expect(report).to_contain_text(dry_run["steps"][-1]["error"]["message"])
     expect(report).to_contain_text(re.compile(r"Name resolution", re.I))
     expect(report).not_to_contain_text(re.compile(r"HTTP request", re.I))  # the steps after it are absent
-    portal.shot("01-failed-report")
+    portal.shot("01-failed-report", full=True)
     # docs/portal.md: errors in role alert, successes in role status
     expect(portal.alerts(report, re.compile(r"Failed", re.I))).to_be_visible()
 
@@ -273,5 +273,5 @@ def test_rotation_through_upload(
     expect(row).to_contain_text(second.thumbprint[-4:])
     expect(row).to_contain_text(second.subject)
     expect(portal.statuses(re.compile(r"replaced", re.I))).to_be_visible()
-    portal.shot("01-rotated")
+    portal.shot("01-rotated", full=True)
     assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == second.thumbprint
