@@ -1,5 +1,5 @@
 """The expiry flag of the certificate lists: "Expires in N days" within 30 days (N as the API's
-daysToExpiry says), none for a certificate far from expiry."""
+daysToExpiry says), "Expired" past it, none for a certificate far from expiry."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def test_expiry_flag(portal: Portal, admin: Management, portal_pki: PortalPki) -
     )
     assert put.status_code == 201, put.text
 
+    expired = portal_pki.client_root.issue_client(
+        f"ca past {n}", kind="ec", not_after=now - datetime.timedelta(days=2)
+    )
+    put = admin.session.put(
+        f"{admin.base}/management/caCertificates/capast-{n}",
+        json={"properties": {"data": b64(expired.cert_pem)}},
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text  # the contract does not refuse an expired CA certificate
+
     portal.signed_in()
     expect(portal.row(f"soon-{n}", "Client certificates")).to_contain_text("Expires in 10 days")
     later_row = portal.row(f"later-{n}", "Client certificates")
@@ -44,3 +54,5 @@ def test_expiry_flag(portal: Portal, admin: Management, portal_pki: PortalPki) -
     portal.shot("01-client-certificates")
     portal.go("CA certificates")
     expect(portal.row(f"casoon-{n}", "CA certificates")).to_contain_text("Expires in 5 days")
+    expect(portal.row(f"capast-{n}", "CA certificates")).to_contain_text("Expired")
+    portal.shot("02-ca-certificates")
