@@ -48,8 +48,9 @@ def walk_views(portal: Portal, n: str, check: Callable[[str], None]) -> None:
     check("apis-add-form")
     portal.open_api(f"a11y-{n}", f"Accessible {n}")
     check("api-settings")
-    panel = portal.tab("Security")
-    panel.get_by_label("With credentials").select_option(label="Several (2 kinds)")
+    panel = portal.tab("Security")  # "Several": the certificate and the header both shown
+    expect(panel.get_by_label("Client certificate", exact=True)).to_be_visible()
+    expect(panel.get_by_label("Header name", exact=True)).to_be_visible()
     check("api-security")
     portal.tab("Policy")
     check("api-policy")
