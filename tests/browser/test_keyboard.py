@@ -33,7 +33,7 @@ def focus_lands(page: Page, target: Locator, what: str, problems: list[str]) -> 
     """Where focus lands by itself after an action: a miss is recorded and the walk goes on
     (the next step reaches its control by Tab anyway), so one miss hides no other."""
     try:
-        expect(target).to_be_focused(timeout=2_000)
+        expect(target).to_be_focused(timeout=5_000)
     except AssertionError:
         where = page.evaluate(
             "document.activeElement ? document.activeElement.outerHTML.slice(0, 80) : 'nothing'"
