@@ -60,6 +60,7 @@ def test_key_kept_in_session_storage_only(
 
     page.get_by_role("button", name="Sign out").click()
     asks_for_key(page)
+    expect(portal.statuses(re.compile(r"signed out", re.I))).to_be_visible()
     assert MASTER_KEY not in storage_text(page, "sessionStorage")
     page.reload()
     asks_for_key(page)
