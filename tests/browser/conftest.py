@@ -105,11 +105,8 @@ def plain_echo(portal_pki: PortalPki) -> Iterator[EchoBackend]:
 # ---------------------------------------------------------------- the local host
 
 
-@pytest.fixture(scope="session")
-def portal_host(
-    azurite: Azurite, portal_pki: PortalPki, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DevHost]:
-    """One keyed local host per test worker (tests isolate themselves by unique ids)."""
+def start_portal_host(azurite: Azurite, portal_pki: PortalPki, log_dir: Path) -> DevHost:
+    """A local host with keys enforced, its own tables, trusting `trusted_root` only."""
     env = app_environment(
         azurite.connection_string,
         unique_prefix(),
@@ -120,7 +117,15 @@ def portal_host(
         REQUESTS_CA_BUNDLE=str(portal_pki.trust_file),
         SSL_CERT_FILE=str(portal_pki.trust_file),
     )
-    host = DevHost(env, log_path=tmp_path_factory.mktemp("portal-host") / "devhost.log")
+    return DevHost(env, log_path=log_dir / "devhost.log")
+
+
+@pytest.fixture(scope="session")
+def portal_host(
+    azurite: Azurite, portal_pki: PortalPki, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevHost]:
+    """One keyed local host per test worker (tests isolate themselves by unique ids)."""
+    host = start_portal_host(azurite, portal_pki, tmp_path_factory.mktemp("portal-host"))
     yield host
     host.stop()
 

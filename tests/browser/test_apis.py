@@ -1,5 +1,6 @@
 """APIs through the page: create, edit on the Settings tab, delete; a bad path is the contract's
-InvalidPath next to the form, a taken path PathInUse, an existing name is not replaced."""
+InvalidPath next to the form, a taken path PathInUse, an existing name is not replaced; a Save
+racing a change elsewhere is refused; a failing Test connection report."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.api.client import Management
-from tests.browser.conftest import Portal, new_id
+from tests.browser.conftest import Portal, PortalPki, new_id
+from tests.support.tls_backends import EchoBackend
 
 
 def refusal(admin: Management, api_id: str, properties: dict[str, Any], status: int, code: str) -> str:
@@ -126,3 +128,37 @@ def test_settings_refusal_marks_the_field(portal: Portal, admin: Management) -> 
     panel.get_by_label("Path", exact=True).fill(f"mine{n}/v2")
     portal.expect_write("PUT", f"/apis/mine-{n}", portal.button("Save", panel).click, ok=(200,))
     expect(portal.page.get_by_text(f"/gateway/mine{n}/v2")).to_be_visible()
+
+
+def test_connection_report_failure(
+    portal: Portal, admin: Management, portal_pki: PortalPki, mtls_echo: EchoBackend
+) -> None:
+    """The refusal twin of the passing report: without a client certificate the mTLS backend
+    aborts the handshake; the report stops at TLS, says why and which side, and is an alert."""
+    n = new_id()
+    put = admin.session.put(
+        f"{admin.base}/management/apis/tf-{n}",
+        json={
+            "properties": {
+                "displayName": f"Test fails {n}",
+                "path": f"tf{n}",
+                "serviceUrl": mtls_echo.url,
+                "tls": {"validateCertificateChain": False},
+            }
+        },
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    dry_run = admin.session.post(f"{admin.base}/management/apis/tf-{n}/test", timeout=30).json()
+    assert dry_run["ok"] is False and [s["name"] for s in dry_run["steps"]] == ["dns", "tcp", "tls"]
+    portal.signed_in()
+    portal.open_api(f"tf-{n}", f"Test fails {n}")
+    portal.page.get_by_role("button", name="Test connection").click()
+    report = portal.page.get_by_role("region", name="Test report")
+    expect(report).to_contain_text(re.compile(r"failed", re.I))
+    expect(report).to_contain_text(dry_run["steps"][-1]["error"]["message"])
+    expect(report).to_contain_text(re.compile(r"Name resolution", re.I))
+    expect(report).not_to_contain_text(re.compile(r"HTTP request", re.I))  # the steps after it are absent
+    portal.shot("01-failed-report", full=True)
+    # docs/portal.md: errors in role alert, successes in role status
+    expect(portal.alerts(report, re.compile(r"Failed", re.I))).to_be_visible()

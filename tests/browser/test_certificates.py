@@ -1,5 +1,6 @@
-"""The upload form's refusals, each the contract's error in the form's alert with nothing stored,
-and the delete dialog's edge cases: a certificate already gone, a key refused mid-dialog."""
+"""The upload form's refusals, each the contract's error in the form's alert with nothing stored;
+a rotation by upload under the same name; the delete dialog's edge cases: a certificate already
+gone, a key refused mid-dialog."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.api.client import Management
-from tests.browser.conftest import MASTER_KEY, Portal, PortalPki, new_id
+from tests.browser.conftest import MASTER_KEY, Portal, PortalPki, gateway_get, new_id, write_pfx
+from tests.services import DevHost
 from tests.support.pki import pfx_cryptography
+from tests.support.tls_backends import EchoBackend
 
 ROTATE = (
     "(key) => { for (const name of Object.keys(sessionStorage))"
@@ -95,3 +98,42 @@ def test_key_refused_inside_the_dialog(portal: Portal, admin: Management, portal
     assert admin.get(f"/management/certificates/kept-{n}").status_code == 200
     portal.sign_in()
     expect(portal.row(f"kept-{n}", "Client certificates")).to_be_visible()
+
+
+def test_rotation_through_upload(
+    portal: Portal,
+    admin: Management,
+    portal_host: DevHost,
+    portal_pki: PortalPki,
+    mtls_echo: EchoBackend,
+    tmp_path: Path,
+) -> None:
+    """Uploading under an existing name replaces the certificate (a rotation): the row and the
+    gateway show the new one, the API's binding is untouched."""
+    n = new_id()
+    first = portal_pki.client_root.issue_client(f"rotate one {n}", kind="ec")
+    second = portal_pki.client_root.issue_client(f"rotate two {n}", kind="ec")
+    portal.signed_in()
+    portal.uploaded(f"rot-{n}", write_pfx(tmp_path, first, "one", "one.pfx"), "one", first)
+    put = admin.session.put(
+        f"{admin.base}/management/apis/rot-{n}",
+        json={
+            "properties": {
+                "path": f"rot{n}",
+                "serviceUrl": mtls_echo.url,
+                "credentials": {"certificateId": f"rot-{n}"},
+                "tls": {"validateCertificateChain": False},
+            }
+        },
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == first.thumbprint
+
+    portal.upload_certificate(f"rot-{n}", write_pfx(tmp_path, second, "two", "two.pfx"), "two")
+    row = portal.row(f"rot-{n}", "Client certificates")
+    expect(row).to_contain_text(second.thumbprint[-4:])
+    expect(row).to_contain_text(second.subject)
+    expect(portal.statuses(re.compile(r"replaced", re.I))).to_be_visible()
+    portal.shot("01-rotated", full=True)
+    assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == second.thumbprint
