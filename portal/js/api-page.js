@@ -17,37 +17,29 @@ export async function renderApiPage(view, apiId, tab) {
   const loadAlert = alertBox();
   view.append(h("p", {}, h("a", { href: "#/apis" }, "Back to APIs")), loadAlert);
   let state;
-  let certificates;
-  let caCertificates;
   try {
-    const [api, certs, cas] = await Promise.all([
-      call("GET", `management/apis/${id(apiId)}`),
-      listAll("management/certificates"),
-      listAll("management/caCertificates"),
-    ]);
+    const api = await call("GET", `management/apis/${id(apiId)}`);
     state = { api: api.data, etag: api.etag };
-    certificates = certs;
-    caCertificates = cas;
   } catch (error) {
-    if (!(error instanceof KeyRefused)) {
+    if (!(error instanceof KeyRefused) && view.isConnected) {
       view.prepend(h("h2", { tabindex: "-1" }, `API ${apiId}`));
       showError(loadAlert, error);
     }
     return;
   }
+  if (!view.isConnected) return; // the operator went elsewhere meanwhile: touch no title, no URL
 
   const heading = h("h2", { tabindex: "-1" }, state.api.properties.displayName);
   const where = h("p");
   const describe = () => {
     heading.textContent = state.api.properties.displayName;
     where.textContent = `/gateway/${state.api.properties.path} → ${state.api.properties.serviceUrl}`;
-    document.title = `${state.api.properties.displayName} – certgate`;
+    if (view.isConnected) document.title = `${state.api.properties.displayName} – certgate`;
   };
   describe();
   const testButton = h("button", { type: "button", class: "secondary" }, "Test connection");
-  const report = h("section", { class: "report", "aria-labelledby": "test-report-title", hidden: true }, h("h3", { id: "test-report-title" }, "Test report"));
   const reportBody = h("div");
-  report.append(reportBody);
+  const report = h("section", { class: "report", "aria-labelledby": "test-report-title", hidden: true }, h("h3", { id: "test-report-title" }, "Test report"), reportBody);
   testButton.addEventListener("click", () => runTest(apiId, testButton, report, reportBody));
 
   const tablist = h("div", { role: "tablist", "aria-label": `API ${apiId}` });
@@ -59,9 +51,10 @@ export async function renderApiPage(view, apiId, tab) {
     state = { api: answer.data, etag: answer.etag };
     describe();
   };
+  const current = () => state;
   const builders = {
-    settings: (panel) => settingsPanel(panel, () => state, save),
-    security: (panel) => securityPanel(panel, () => state, save, certificates, caCertificates),
+    settings: (panel) => settingsPanel(panel, current, save),
+    security: (panel) => securityPanel(panel, current, save),
     policy: (panel) => policyPanel(panel, apiId),
   };
   const tabs = TABS.map(([key, label]) => {
@@ -86,7 +79,9 @@ export async function renderApiPage(view, apiId, tab) {
       }
       if (on && focus) t.button.focus();
     }
-    history.replaceState(null, "", `#/apis/${id(apiId)}/${key}`);
+    if (view.isConnected && location.hash.startsWith(`#/apis/${id(apiId)}`)) {
+      history.replaceState(null, "", `#/apis/${id(apiId)}/${key}`);
+    }
   }
 
   // The tabs pattern of WAI-ARIA: arrows, Home and End move between tabs.
@@ -102,20 +97,24 @@ export async function renderApiPage(view, apiId, tab) {
   select(TABS.some(([key]) => key === tab) ? tab : "settings");
 }
 
+/** A tab's form: Save sends it, its alert shows what the API refused, its status what was done
+ * (cleared as soon as the operator edits again). `onSubmit` answers what to do once saved. */
 function formShell(panel, name, fields, controls, onSubmit) {
   const status = statusBox();
   const errorBox = alertBox();
   const submit = h("button", { type: "submit" }, "Save");
   const form = h("form", { class: "panel", "aria-label": name, novalidate: true }, fields, errorBox, status, h("div", { class: "actions" }, submit));
+  form.addEventListener("input", () => say(status, ""));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       clear(errorBox);
       say(status, "");
-      markInvalid(controls, {});
+      markInvalid(controls, {}, { scope: form });
       try {
-        await onSubmit();
-        say(status, "Saved. The change is effective at once.");
+        const after = await onSubmit();
+        (after ?? { status, submit }).status.textContent = "Saved. The change is effective at once.";
+        after?.submit.focus();
       } catch (error) {
         if (error instanceof KeyRefused) return;
         if (error instanceof FormProblem) {
@@ -126,16 +125,16 @@ function formShell(panel, name, fields, controls, onSubmit) {
         }
         const shown = error.code === "PreconditionFailed" ? { ...error, message: `The API was changed elsewhere since this page loaded: reload the page to see it. (${error.message})` } : error;
         showError(errorBox, shown);
-        markInvalid(controls, error);
+        markInvalid(controls, error, { scope: form, fallback: errorBox });
       }
     });
   });
   panel.append(form);
+  return { status, submit };
 }
 
 function settingsPanel(panel, current, save) {
-  const properties = current().api.properties;
-  const settings = settingsFields(properties);
+  const settings = settingsFields(current().api.properties);
   formShell(panel, "Settings", settings.elements, settings.controls, async () => {
     const values = settings.values();
     const now = current().api.properties;
@@ -143,12 +142,31 @@ function settingsPanel(panel, current, save) {
   });
 }
 
-function securityPanel(panel, current, save, certificates, caCertificates) {
+/** The Security tab reads the certificates to choose from; when that fails it says so and offers
+ * to try again (the other tabs do not need them). After a Save it is built anew from the saved API. */
+async function securityPanel(panel, current, save) {
+  const loading = h("p", { role: "status", class: "status" }, "Reading the certificates…");
+  panel.replaceChildren(loading);
+  let certificates;
+  let caCertificates;
+  try {
+    [certificates, caCertificates] = await Promise.all([listAll("management/certificates"), listAll("management/caCertificates")]);
+  } catch (error) {
+    if (error instanceof KeyRefused) return null;
+    const box = alertBox();
+    showError(box, error);
+    const retry = h("button", { type: "button", class: "secondary" }, "Try again");
+    retry.addEventListener("click", () => securityPanel(panel, current, save).then((shell) => shell?.submit.focus()));
+    panel.replaceChildren(box, retry);
+    return null;
+  }
+  panel.replaceChildren();
   const security = securityFields(current().api.properties, certificates, caCertificates);
-  formShell(panel, "Security", security.elements, security.controls, async () => {
+  return formShell(panel, "Security", security.elements, security.controls, async () => {
     const { credentials, tls } = security.values();
     const { displayName, path, serviceUrl } = current().api.properties;
     await save({ displayName, path, serviceUrl, ...(credentials ? { credentials } : {}), tls });
+    return securityPanel(panel, current, save); // what is stored now (a Basic password field empty again)
   });
 }
 

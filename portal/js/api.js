@@ -31,8 +31,17 @@ export class ApiError extends Error {
 /** A 401: the key was refused. The page forgets it and asks again. */
 export class KeyRefused extends ApiError {}
 
-/** Calls `method path` (relative to the page: `management/...`); answers {status, data, etag}. */
-export async function call(method, path, { body, ifMatch, ifNoneMatch } = {}) {
+let reauthenticate = null;
+
+/** `handler(refused)`: asks for the key again over the current view; answers true once a new key
+ * is accepted (the refused call is then sent again), false when the operator signs out instead. */
+export function onKeyRefused(handler) {
+  reauthenticate = handler;
+}
+
+/** Calls `method path` (relative to the page: `management/...`); answers {status, data, etag}.
+ * A 401 asks for the key again (unless `reauth: false`) and repeats the call with the new one. */
+export async function call(method, path, { body, ifMatch, ifNoneMatch, reauth = true } = {}) {
   const headers = { Accept: "application/json", "x-functions-key": session.key ?? "" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (ifMatch) headers["If-Match"] = ifMatch;
@@ -71,9 +80,10 @@ export async function call(method, path, { body, ifMatch, ifNoneMatch } = {}) {
   const message = error?.message ?? `The management API answered ${response.status} ${response.statusText}.`.replace(" .", ".");
   const code = error?.code ?? `Http${response.status}`;
   if (response.status === 401) {
-    session.forget();
     const refused = new KeyRefused(401, code, message, error?.target, error?.details);
-    window.dispatchEvent(new CustomEvent("certgate:key-refused", { detail: refused }));
+    if (reauth && reauthenticate && (await reauthenticate(refused))) {
+      return call(method, path, { body, ifMatch, ifNoneMatch, reauth });
+    }
     throw refused;
   }
   throw new ApiError(response.status, code, message, error?.target, error?.details);

@@ -1,26 +1,25 @@
 // APIs: the list (name, path under /gateway/, backend, credentials), "Add API" and the delete.
 // One API's own page (settings, security, policy, test) is api-page.js.
 
-import { KeyRefused, call, id, listAll } from "./api.js";
+import { KeyRefused, call, id } from "./api.js";
+import { listing } from "./lists.js";
 import { deleteResource } from "./dialogs.js";
-import { alertBox, busy, clear, field, h, markInvalid, opener, say, showError, statusBox, table } from "./dom.js";
+import { alertBox, busy, clear, field, h, markInvalid, opener, say, showError, statusBox } from "./dom.js";
 
 export function renderApis(view) {
   const status = statusBox();
   const listAlert = alertBox();
   const list = h("div");
-  const create = createForm(status, refresh);
+  const create = createForm(status, () => refresh());
   view.append(h("h2", { tabindex: "-1" }, "APIs"), status, create.button, create.form, listAlert, list);
 
-  async function refresh() {
-    try {
-      const items = await listAll("management/apis");
-      clear(listAlert);
-      list.replaceChildren(table("APIs", ["Name", "Path", "Backend", "Credentials", "Actions"], items.map(row), "No APIs yet. Add one."));
-    } catch (error) {
-      if (!(error instanceof KeyRefused)) showError(listAlert, error);
-    }
-  }
+  const refresh = listing(list, listAlert, {
+    name: "APIs",
+    path: "management/apis",
+    columns: ["Name", "Path", "Backend", "Credentials", "Actions"],
+    row,
+    empty: "No APIs yet. Add one.",
+  });
 
   function row(item) {
     const p = item.properties;
@@ -30,6 +29,7 @@ export function renderApis(view) {
         noun: "API",
         path: `management/apis/${id(item.name)}`,
         name: item.name,
+        title: "API",
         consequence: `Calls to /gateway/${p.path} will answer 404 ApiNotFound. This cannot be undone.`,
         opener: remove,
         status,
@@ -76,7 +76,7 @@ export function settingsFields(api) {
     ],
     controls: { InvalidPath: path, PathInUse: path, InvalidServiceUrl: serviceUrl, "properties.displayName": displayName },
     values() {
-      return { displayName: displayName.value.trim(), path: path.value.trim(), serviceUrl: serviceUrl.value.trim() };
+      return { displayName: displayName.value, path: path.value.trim(), serviceUrl: serviceUrl.value.trim() };
     },
   };
 }
@@ -96,19 +96,20 @@ function createForm(status, refresh) {
     errorBox,
     h("div", { class: "actions" }, submit, cancel),
   );
-  const button = h("button", { type: "button", "aria-controls": "add-api-title" }, "Add API");
+  const button = h("button", { type: "button" }, "Add API");
   const toggle = opener(button, form, name);
   const controls = { InvalidIdentifier: name, PreconditionFailed: name, ...settings.controls };
   cancel.addEventListener("click", () => {
     form.reset();
     clear(errorBox);
+    markInvalid(controls, {}, { scope: form });
     toggle.close();
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       clear(errorBox);
-      markInvalid(controls, {});
+      markInvalid(controls, {}, { scope: form });
       const key = name.value.trim();
       if (!key) {
         showError(errorBox, { message: "Enter a name for the API." });
@@ -127,7 +128,7 @@ function createForm(status, refresh) {
       } catch (error) {
         if (error instanceof KeyRefused) return;
         showError(errorBox, error.code === "PreconditionFailed" ? { ...error, message: `An API named '${key}' already exists. ${error.message}` } : error);
-        markInvalid(controls, error);
+        markInvalid(controls, error, { scope: form, fallback: errorBox });
       }
     });
   });

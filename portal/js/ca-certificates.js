@@ -1,12 +1,13 @@
 // CA certificates: public certificates that APIs may trust (tls.caCertificateIds); upload of a
 // .cer/.pem file, the list, and the delete with its in-use warning.
 
-import { KeyRefused, call, id, listAll } from "./api.js";
+import { KeyRefused, call, id } from "./api.js";
+import { listing } from "./lists.js";
 import { usedBy } from "./certificates.js";
 import { deleteResource } from "./dialogs.js";
 import {
   alertBox, base64, busy, clear, day, expiryFlag, field, h, markInvalid, opener, say, showError,
-  statusBox, table, thumbprintCell,
+  statusBox, thumbprintCell,
 } from "./dom.js";
 
 const DAY_MS = 86_400_000;
@@ -15,18 +16,16 @@ export function renderCaCertificates(view) {
   const status = statusBox();
   const listAlert = alertBox();
   const list = h("div");
-  const upload = uploadForm(status, refresh);
+  const upload = uploadForm(status, () => refresh());
   view.append(h("h2", { tabindex: "-1" }, "CA certificates"), status, upload.button, upload.form, listAlert, list);
 
-  async function refresh() {
-    try {
-      const items = await listAll("management/caCertificates");
-      clear(listAlert);
-      list.replaceChildren(table("CA certificates", ["Name", "Subject", "Thumbprint", "Expires", "Used by", "Actions"], items.map(row), "No CA certificates yet."));
-    } catch (error) {
-      if (!(error instanceof KeyRefused)) showError(listAlert, error);
-    }
-  }
+  const refresh = listing(list, listAlert, {
+    name: "CA certificates",
+    path: "management/caCertificates",
+    columns: ["Name", "Subject", "Thumbprint", "Expires", "Used by", "Actions"],
+    row,
+    empty: "No CA certificates yet.",
+  });
 
   function row(item) {
     const p = item.properties;
@@ -36,6 +35,7 @@ export function renderCaCertificates(view) {
         noun: "CA certificate",
         path: `management/caCertificates/${id(item.name)}`,
         name: item.name,
+        title: "CA certificate",
         consequence: "APIs could no longer trust backends it issued. This cannot be undone.",
         opener: remove,
         status,
@@ -74,19 +74,20 @@ function uploadForm(status, refresh) {
     errorBox,
     h("div", { class: "actions" }, submit, cancel),
   );
-  const button = h("button", { type: "button", "aria-controls": headingId }, "Upload CA certificate");
+  const button = h("button", { type: "button" }, "Upload CA certificate");
   const toggle = opener(button, form, name);
   const controls = { InvalidIdentifier: name, InvalidCertificate: file, PayloadTooLarge: file };
   cancel.addEventListener("click", () => {
     form.reset();
     clear(errorBox);
+    markInvalid(controls, {}, { scope: form });
     toggle.close();
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       clear(errorBox);
-      markInvalid(controls, {});
+      markInvalid(controls, {}, { scope: form });
       if (!name.value.trim() || !file.files.length) {
         showError(errorBox, { message: !name.value.trim() ? "Enter a name for the CA certificate." : "Choose the certificate file." });
         (name.value.trim() ? file : name).focus();
@@ -102,7 +103,7 @@ function uploadForm(status, refresh) {
       } catch (error) {
         if (error instanceof KeyRefused) return;
         showError(errorBox, error);
-        markInvalid(controls, error);
+        markInvalid(controls, error, { scope: form, fallback: errorBox });
       }
     });
   });

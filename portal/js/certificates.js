@@ -1,11 +1,12 @@
 // Client certificates: the list (subject, thumbprint with its last four apart, expiry flag, the
 // APIs that use it), the upload of a .pfx with its password, and the delete with its in-use warning.
 
-import { KeyRefused, call, id, listAll } from "./api.js";
+import { KeyRefused, call, id } from "./api.js";
+import { listing } from "./lists.js";
 import { deleteResource } from "./dialogs.js";
 import {
   alertBox, base64, busy, clear, day, expiryFlag, field, h, markInvalid, opener, say, showError,
-  statusBox, table, thumbprintCell,
+  statusBox, thumbprintCell,
 } from "./dom.js";
 
 const WARNINGS = { NotClientAuth: "Not for client authentication", SelfSigned: "Self-signed" };
@@ -14,18 +15,16 @@ export function renderCertificates(view) {
   const status = statusBox();
   const listAlert = alertBox();
   const list = h("div");
-  const upload = uploadForm(status, refresh);
+  const upload = uploadForm(status, () => refresh());
   view.append(h("h2", { tabindex: "-1" }, "Client certificates"), status, upload.button, upload.form, listAlert, list);
 
-  async function refresh() {
-    try {
-      const items = await listAll("management/certificates");
-      clear(listAlert);
-      list.replaceChildren(table("Client certificates", ["Name", "Subject", "Thumbprint", "Expires", "Used by", "Actions"], items.map(row), "No client certificates yet. Upload one."));
-    } catch (error) {
-      if (!(error instanceof KeyRefused)) showError(listAlert, error);
-    }
-  }
+  const refresh = listing(list, listAlert, {
+    name: "Client certificates",
+    path: "management/certificates",
+    columns: ["Name", "Subject", "Thumbprint", "Expires", "Used by", "Actions"],
+    row,
+    empty: "No client certificates yet. Upload one.",
+  });
 
   function row(item) {
     const p = item.properties;
@@ -36,6 +35,7 @@ export function renderCertificates(view) {
         noun: "Certificate",
         path: `management/certificates/${id(item.name)}`,
         name: item.name,
+        title: "certificate",
         consequence: "APIs bound to it could no longer present it. This cannot be undone.",
         opener: remove,
         status,
@@ -81,19 +81,20 @@ function uploadForm(status, refresh) {
     errorBox,
     h("div", { class: "actions" }, submit, cancel),
   );
-  const button = h("button", { type: "button", "aria-controls": headingId }, "Upload certificate");
+  const button = h("button", { type: "button" }, "Upload certificate");
   const toggle = opener(button, form, name);
   const controls = { InvalidIdentifier: name, InvalidPassword: password, InvalidCertificate: file, MissingPrivateKey: file, CertificateExpired: file, PayloadTooLarge: file };
   cancel.addEventListener("click", () => {
     form.reset();
     clear(errorBox);
+    markInvalid(controls, {}, { scope: form });
     toggle.close();
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       clear(errorBox);
-      markInvalid(controls, {});
+      markInvalid(controls, {}, { scope: form });
       if (!name.value.trim() || !file.files.length) {
         showError(errorBox, { message: !name.value.trim() ? "Enter a name for the certificate." : "Choose the .pfx file." });
         (name.value.trim() ? file : name).focus();
@@ -113,7 +114,7 @@ function uploadForm(status, refresh) {
         if (error instanceof KeyRefused) return;
         password.value = "";
         showError(errorBox, error);
-        markInvalid(controls, error);
+        markInvalid(controls, error, { scope: form, fallback: errorBox });
       }
     });
   });

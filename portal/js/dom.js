@@ -104,10 +104,16 @@ export function table(name, columns, rows, emptyText) {
       cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
       if (rows.length) cell.dataset.label = columns[i];
     });
+    // "Delete", "Edit": the same name on every row, described by the row's name.
+    const header = row.querySelector("th");
+    if (header) {
+      header.id ||= uid("row");
+      for (const button of row.querySelectorAll("button")) button.setAttribute("aria-describedby", header.id);
+    }
   }
   return h(
     "div",
-    { class: "table-wrap", role: "region", "aria-label": `${name} (scrolls sideways)`, tabindex: "0" },
+    { class: "table-wrap", role: "region", "aria-label": `${name} table`, tabindex: "0" },
     h(
       "table",
       { role: "table" },
@@ -148,13 +154,25 @@ export function base64(buffer) {
   return btoa(binary);
 }
 
-/** Marks the control that an error names (by its code or its `target`) and moves focus to it. */
-export function markInvalid(controls, error) {
+/** Marks the control that an error names (by its `target`, the longest key its target starts
+ * with, else its code) and moves focus to it, else to `fallback` (the form's alert). Marks left by
+ * an earlier error in `scope` are cleared first. */
+export function markInvalid(controls, error, { scope, fallback } = {}) {
   for (const control of Object.values(controls)) control.removeAttribute("aria-invalid");
-  const control = controls[error.code] ?? controls[error.target];
+  for (const control of scope?.querySelectorAll("[aria-invalid]") ?? []) control.removeAttribute("aria-invalid");
+  if (!error.code && !error.target) return;
+  let control = controls[error.target];
+  if (!control && typeof error.target === "string") {
+    const key = Object.keys(controls).filter((k) => error.target.startsWith(`${k}.`)).sort((a, b) => b.length - a.length)[0];
+    control = key && controls[key];
+  }
+  control ||= controls[error.code];
   if (control) {
     control.setAttribute("aria-invalid", "true");
     control.focus();
+  } else if (fallback) {
+    fallback.tabIndex = -1;
+    fallback.focus();
   }
 }
 
@@ -172,17 +190,23 @@ export function opener(button, form, firstControl) {
     button.setAttribute("aria-expanded", "false");
     button.focus();
   };
+  form.id ||= uid("form");
+  button.setAttribute("aria-controls", form.id);
   button.setAttribute("aria-expanded", "false");
   button.addEventListener("click", open);
   return { open, close };
 }
 
-/** Runs a form's submit: its button busy meanwhile, its error in its alert. */
+/** Runs a form's submit with its button busy meanwhile. A disabled button loses focus: it
+ * gets it back afterwards unless the work moved focus somewhere on purpose. */
 export async function busy(button, work) {
+  const focused = document.activeElement === button;
   button.disabled = true;
   try {
     return await work();
   } finally {
     button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (focused && lost && button.isConnected && !button.closest("[hidden]")) button.focus();
   }
 }

@@ -1,28 +1,27 @@
 // Named values: the values that credentials refer to as {{name}}. A secret value is typed in a
 // password field and never shown back (the API never returns it).
 
-import { KeyRefused, call, id, listAll } from "./api.js";
+import { KeyRefused, call, id } from "./api.js";
+import { listing } from "./lists.js";
 import { deleteResource } from "./dialogs.js";
-import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, showError, statusBox, table } from "./dom.js";
+import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, showError, statusBox } from "./dom.js";
 
 export function renderNamedValues(view) {
   const status = statusBox();
   const listAlert = alertBox();
   const list = h("div");
   const add = h("button", { type: "button" }, "Add named value");
-  const editor = namedValueForm(status, refresh, add);
+  const editor = namedValueForm(status, () => refresh(), add);
   add.addEventListener("click", () => editor.open(null));
   view.append(h("h2", { tabindex: "-1" }, "Named values"), status, add, editor.form, listAlert, list);
 
-  async function refresh() {
-    try {
-      const items = await listAll("management/namedValues");
-      clear(listAlert);
-      list.replaceChildren(table("Named values", ["Name", "Display name", "Value", "Tags", "Actions"], items.map(row), "No named values yet."));
-    } catch (error) {
-      if (!(error instanceof KeyRefused)) showError(listAlert, error);
-    }
-  }
+  const refresh = listing(list, listAlert, {
+    name: "Named values",
+    path: "management/namedValues",
+    columns: ["Name", "Display name", "Value", "Tags", "Actions"],
+    row,
+    empty: "No named values yet.",
+  });
 
   function row(item) {
     const p = item.properties;
@@ -34,7 +33,8 @@ export function renderNamedValues(view) {
         noun: "Named value",
         path: `management/namedValues/${id(item.name)}`,
         name: item.name,
-        consequence: "Credentials that refer to it could no longer be sent. This cannot be undone.",
+        title: "named value",
+        consequence: "The delete is refused while an API's credentials refer to it as {{name}}. This cannot be undone.",
         opener: remove,
         status,
         refresh,
@@ -78,6 +78,7 @@ function namedValueForm(status, refresh, addButton) {
   );
   const controls = { InvalidIdentifier: name, "properties.value": value, "properties.displayName": displayName, "properties.tags": tags };
   let returnFocus = addButton;
+  let shown = { tags: "", stored: [] }; // the tags as shown, so that an untouched field sends them as stored
 
   const showSecret = () => {
     value.type = secret.input.checked ? "password" : "text";
@@ -88,6 +89,7 @@ function namedValueForm(status, refresh, addButton) {
     returnFocus = from ?? addButton;
     form.reset();
     clear(errorBox);
+    markInvalid(controls, {}, { scope: form });
     name.readOnly = Boolean(item);
     name.value = item?.name ?? "";
     displayName.value = item?.properties.displayName ?? "";
@@ -95,6 +97,7 @@ function namedValueForm(status, refresh, addButton) {
     value.value = item && !item.properties.secret ? item.properties.value ?? "" : "";
     value.placeholder = item?.properties.secret ? "A secret is never shown: enter its value again" : "";
     tags.value = (item?.properties.tags ?? []).join(", ");
+    shown = { tags: tags.value, stored: item?.properties.tags ?? [] };
     showSecret();
     heading.textContent = item ? `Named value ${item.name}` : "Named value";
     form.hidden = false;
@@ -102,20 +105,26 @@ function namedValueForm(status, refresh, addButton) {
     (item ? displayName : name).focus();
   }
 
-  function close() {
+  function close(saved) {
     form.reset();
     value.value = "";
     form.hidden = true;
     addButton.hidden = false;
-    (returnFocus?.isConnected ? returnFocus : addButton).focus();
+    if (saved) {
+      // The row's Edit button goes with the refresh: focus moves to what was done.
+      status.tabIndex = -1;
+      status.focus();
+    } else {
+      (returnFocus?.isConnected ? returnFocus : addButton).focus();
+    }
   }
 
-  cancel.addEventListener("click", close);
+  cancel.addEventListener("click", () => close(false));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
       clear(errorBox);
-      markInvalid(controls, {});
+      markInvalid(controls, {}, { scope: form });
       const key = name.value.trim();
       if (!key) {
         showError(errorBox, { message: "Enter a name for the named value." });
@@ -123,22 +132,22 @@ function namedValueForm(status, refresh, addButton) {
         return;
       }
       const properties = {
-        displayName: displayName.value.trim() || key,
+        displayName: displayName.value || key,
         value: value.value,
         secret: secret.input.checked,
-        tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+        tags: tags.value === shown.tags ? shown.stored : tags.value.split(",").map((t) => t.trim()).filter(Boolean),
       };
       try {
         const answer = await call("PUT", `management/namedValues/${id(key)}`, {
           body: { properties },
         });
         say(status, `Named value '${key}' ${answer.status === 201 ? "added" : "saved"}${properties.secret ? " (secret: its value is not shown)" : ""}.`);
-        close();
+        close(true);
         refresh();
       } catch (error) {
         if (error instanceof KeyRefused) return;
         showError(errorBox, error);
-        markInvalid(controls, error);
+        markInvalid(controls, error, { scope: form, fallback: errorBox });
       }
     });
   });

@@ -46,13 +46,13 @@ function kindsOf(credentials) {
 export function securityFields(api, certificates, caCertificates) {
   const credentials = api.credentials ?? {};
   const initial = kindsOf(credentials);
-  const options = [...KINDS, ...(initial.length > 1 ? [["several", `Several (${initial.length} kinds)`]] : [])];
+  const options = [...KINDS, ...(initial.length > 1 ? [["several", "Several"]] : [])];
   const withCredentials = h("select", {}, options.map(([value, label]) => h("option", { value }, label)));
   withCredentials.value = initial.length > 1 ? "several" : initial[0] ?? "none";
 
   const certificate = certificateSection(credentials.certificateId, certificates);
   const stored = basicPair(credentials.authorization);
-  const basic = basicSection(stored);
+  const basic = basicSection(stored, credentials.authorization);
   const authorization = authorizationSection(stored ? null : credentials.authorization);
   const header = pairList("Header", credentials.header);
   const query = pairList("Query parameter", credentials.query);
@@ -72,7 +72,20 @@ export function securityFields(api, certificates, caCertificates) {
       Object.values(sections).map((s) => s.element),
       tls.element,
     ],
-    controls: { CertificateNotFound: certificate.select, NamedValueNotFound: withCredentials, InvalidHeader: withCredentials },
+    controls: {
+      CertificateNotFound: certificate.select,
+      NamedValueNotFound: withCredentials,
+      InvalidHeader: withCredentials,
+      certificateId: certificate.select,
+      "properties.credentials": withCredentials,
+      "properties.credentials.certificateId": certificate.select,
+      "properties.credentials.certificateIds": certificate.select,
+      "properties.credentials.authorization": authorization.scheme,
+      "properties.credentials.authorization.parameter": authorization.parameter,
+      "properties.credentials.header": header.first(),
+      "properties.credentials.query": query.first(),
+      ...tls.controls,
+    },
     /** The API's `credentials` and `tls` as the form holds them; a FormProblem when incomplete. */
     values() {
       const wire = {};
@@ -105,7 +118,7 @@ function utf8Base64(text) {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 }
 
-function basicSection(stored) {
+function basicSection(stored, storedAuthorization) {
   const user = h("input", { type: "text", autocomplete: "off", value: stored?.user ?? "" });
   const password = h("input", { type: "password", autocomplete: "new-password", placeholder: stored ? "Unchanged" : "" });
   const element = h(
@@ -118,8 +131,9 @@ function basicSection(stored) {
   return {
     element,
     value() {
-      if (!user.value) throw new FormProblem("Enter the Basic user name.", user);
-      if (user.value.includes(":")) throw new FormProblem("A Basic user name cannot hold ':'.", user);
+      if (user.value.includes(":")) throw new FormProblem("A Basic user name cannot hold ':' (RFC 7617).", user);
+      // Untouched: sent back exactly as stored (its scheme's case, its base64 padding).
+      if (stored && user.value === stored.user && !password.value) return { authorization: storedAuthorization };
       const secret = password.value || stored?.password || "";
       return { authorization: { scheme: "Basic", parameter: utf8Base64(`${user.value}:${secret}`) } };
     },
@@ -138,6 +152,8 @@ function authorizationSection(current) {
   );
   return {
     element,
+    scheme,
+    parameter,
     value() {
       if (!scheme.value.trim()) throw new FormProblem("Enter the Authorization scheme.", scheme);
       return { authorization: { scheme: scheme.value.trim(), parameter: parameter.value } };
@@ -190,6 +206,7 @@ function pairList(noun, entries) {
 
   return {
     element,
+    first: () => rows[0].nameInput,
     value() {
       const wire = {};
       for (const row of rows) {
@@ -207,11 +224,14 @@ function pairList(noun, entries) {
 function tlsSection(tls, caCertificates) {
   const chain = checkbox("Validate certificate chain", tls.validateCertificateChain !== false);
   const name = checkbox("Validate certificate name", tls.validateCertificateName !== false);
-  const trusted = new Set(tls.caCertificateIds ?? []);
-  const cas = caCertificates.map((item) => ({ id: item.name, box: checkbox(`${item.name}: ${item.properties.subject}`, trusted.has(item.name)) }));
-  for (const missing of [...trusted].filter((t) => !caCertificates.some((c) => c.name === t))) {
-    cas.push({ id: missing, box: checkbox(`${missing} (not found)`, true) });
-  }
+  // The stored ids first, in their stored order (a Save changes nothing untouched), then the others.
+  const stored = tls.caCertificateIds ?? [];
+  const subjects = new Map(caCertificates.map((item) => [item.name, item.properties.subject]));
+  const label = (ca) => (subjects.has(ca) ? `${ca}: ${subjects.get(ca)}` : `${ca} (not found)`);
+  const cas = [
+    ...stored.map((ca) => ({ id: ca, box: checkbox(label(ca), true) })),
+    ...caCertificates.filter((item) => !stored.includes(item.name)).map((item) => ({ id: item.name, box: checkbox(label(item.name), false) })),
+  ];
   const pins = h("textarea", { rows: "3", spellcheck: "false", class: "code" });
   pins.value = (tls.serverCertificateThumbprints ?? []).join("\n");
   const serverName = h("input", { type: "text", autocomplete: "off", spellcheck: "false", value: tls.serverName ?? "" });
@@ -233,6 +253,13 @@ function tlsSection(tls, caCertificates) {
   );
   return {
     element,
+    controls: {
+      "properties.tls": chain.input,
+      "properties.tls.caCertificateIds": cas[0]?.box.input ?? chain.input,
+      "tls.caCertificateIds": cas[0]?.box.input ?? chain.input,
+      "properties.tls.serverCertificateThumbprints": pins,
+      "properties.tls.serverName": serverName,
+    },
     value() {
       const wire = { validateCertificateChain: chain.input.checked, validateCertificateName: name.input.checked };
       const ids = cas.filter((c) => c.box.input.checked).map((c) => c.id);
