@@ -262,6 +262,15 @@ class Portal:
 
     # -- signing in
 
+    def rotate_key(self, to: str = "rotated-away") -> None:
+        """Replace the stored key as a rotation elsewhere would make it stale (whatever name the
+        page stores it under: the entry holding the master key)."""
+        self.page.evaluate(
+            "([key, to]) => { for (const name of Object.keys(sessionStorage))"
+            " if (sessionStorage.getItem(name) === key) sessionStorage.setItem(name, to); }",
+            [MASTER_KEY, to],
+        )
+
     @property
     def key_field(self) -> Locator:
         return self.page.get_by_label("Management key")

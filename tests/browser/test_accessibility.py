@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.client import Management
-from tests.browser.conftest import Portal, PortalPki, new_id, write_pfx
+from tests.browser.conftest import MASTER_KEY, Portal, PortalPki, new_id, write_pfx
 from tests.support.pki import pfx_cryptography
 from tests.support.tls_backends import EchoBackend
 
@@ -57,6 +57,14 @@ def walk_views(portal: Portal, n: str, check: Callable[[str], None]) -> None:
     page.get_by_role("button", name="Test connection").click()
     expect(page.get_by_role("region", name="Test report")).to_contain_text("Passed")
     check("test-report")
+    portal.rotate_key()  # a key refused later: "Sign in again" over the page
+    portal.go("Named values")
+    again = portal.dialog("Sign in again")
+    expect(again.get_by_label("Management key")).to_be_focused()
+    check("sign-in-again")
+    again.get_by_label("Management key").fill(MASTER_KEY)
+    again.get_by_role("button", name="Sign in").click()
+    expect(portal.table("Named values")).to_be_visible()
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

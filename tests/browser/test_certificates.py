@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.api.client import Management
@@ -16,11 +17,6 @@ from tests.browser.conftest import MASTER_KEY, Portal, PortalPki, gateway_get, n
 from tests.services import DevHost
 from tests.support.pki import pfx_cryptography
 from tests.support.tls_backends import EchoBackend
-
-ROTATE = (
-    "(key) => { for (const name of Object.keys(sessionStorage))"
-    " if (sessionStorage.getItem(name) === key) sessionStorage.setItem(name, 'rotated-away'); }"
-)
 
 
 def test_upload_refusals(portal: Portal, admin: Management, portal_pki: PortalPki, tmp_path: Path) -> None:
@@ -79,8 +75,12 @@ def test_delete_of_a_certificate_already_gone(
     expect(row).to_have_count(0)
 
 
-def test_key_refused_inside_the_dialog(portal: Portal, admin: Management, portal_pki: PortalPki) -> None:
-    """A 401 on "Yes, delete it": the dialog closes, the page asks for the key, nothing is deleted."""
+@pytest.mark.parametrize("answer", ["sign in", "sign out"])
+def test_key_refused_inside_the_dialog(
+    answer: str, portal: Portal, admin: Management, portal_pki: PortalPki
+) -> None:
+    """A 401 on "Yes, delete it": "Sign in again" opens over the delete dialog; signed in, the
+    delete is sent again and done; signed out, nothing is deleted."""
     n = new_id()
     leaf = portal_pki.client_root.issue_client(f"kept {n}", kind="ec")
     assert admin.upload(f"kept-{n}", pfx_cryptography(leaf, "pw"), "pw").status_code == 201
@@ -88,16 +88,30 @@ def test_key_refused_inside_the_dialog(portal: Portal, admin: Management, portal
     portal.button("Delete", portal.row(f"kept-{n}", "Client certificates")).click()
     dialog = portal.dialog(f"Delete certificate kept-{n}?")
     expect(dialog).to_be_visible()
-    portal.page.evaluate(ROTATE, MASTER_KEY)
+    portal.rotate_key()
     portal.expect_write(
         "DELETE", f"/certificates/kept-{n}", portal.button("Yes, delete it", dialog).click, ok=(401,)
     )
-    expect(dialog).to_have_count(0)
-    expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
-    expect(portal.key_field).to_be_focused()
+    again = portal.dialog("Sign in again")
+    expect(portal.alerts(again, re.compile(r"refused", re.I))).to_be_visible()
+    expect(again.get_by_label("Management key")).to_be_focused()
+    portal.shot(f"01-{answer}")
     assert admin.get(f"/management/certificates/kept-{n}").status_code == 200
-    portal.sign_in()
-    expect(portal.row(f"kept-{n}", "Client certificates")).to_be_visible()
+    if answer == "sign in":
+        again.get_by_label("Management key").fill(MASTER_KEY)
+        portal.expect_write(
+            "DELETE", f"/certificates/kept-{n}", again.get_by_role("button", name="Sign in").click
+        )
+        expect(again).to_have_count(0)
+        expect(dialog).to_have_count(0)
+        expect(portal.row(f"kept-{n}", "Client certificates")).to_have_count(0)
+        assert admin.get(f"/management/certificates/kept-{n}").status_code == 404
+    else:
+        again.get_by_role("button", name="Sign out").click()
+        expect(again).to_have_count(0)
+        expect(dialog).to_have_count(0)
+        expect(portal.key_field).to_be_focused()
+        assert admin.get(f"/management/certificates/kept-{n}").status_code == 200
 
 
 def test_rotation_through_upload(

@@ -1,20 +1,16 @@
 """The management key lives in the tab's sessionStorage only, goes out as `x-functions-key` on
-every management call and nowhere else; Sign out and a 401 forget it (docs/portal.md)."""
+every management call and nowhere else; Sign out forgets it; a key refused later asks again over
+the page ("Sign in again") and sends the refused call again (docs/portal.md)."""
 
 from __future__ import annotations
 
 import re
 import tempfile
 
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 
 from tests.api.client import Management
 from tests.browser.conftest import MASTER_KEY, Portal, launch_context, new_id
-
-ROTATE = (
-    "(key) => { for (const name of Object.keys(sessionStorage))"
-    " if (sessionStorage.getItem(name) === key) sessionStorage.setItem(name, 'rotated-away'); }"
-)
 
 
 def storage_text(page: Page, area: str) -> str:
@@ -89,28 +85,76 @@ def test_refused_key_is_not_kept(portal: Portal) -> None:
     assert "a-wrong-key" not in portal.page.url
 
 
+def sign_in_again(portal: Portal) -> Locator:
+    """The dialog a key refused later opens over the page: the refusal in an alert, the key
+    field (emptied, focused) asked again."""
+    dialog = portal.dialog("Sign in again")
+    expect(portal.alerts(dialog, re.compile(r"refused", re.I))).to_be_visible()
+    key = dialog.get_by_label("Management key")
+    expect(key).to_be_focused()
+    expect(key).to_have_value("")
+    expect(dialog.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Sign out")).to_be_visible()
+    return dialog
+
+
 def test_key_that_stops_working_on_navigation(portal: Portal) -> None:
-    """A 401 later on (the key was rotated meanwhile) forgets the key and asks again."""
+    """A 401 later on (the key was rotated meanwhile) asks again over the page; the new key is
+    kept and the refused call is sent again with it."""
     portal.signed_in()
-    page_ = portal.page
-    page_.evaluate(ROTATE, MASTER_KEY)
-    assert "rotated-away" in storage_text(page_, "sessionStorage")
+    page = portal.page
+    portal.rotate_key()
+    assert "rotated-away" in storage_text(page, "sessionStorage")
     portal.nav("APIs").click()
-    expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
-    asks_for_key(page_)
-    assert "rotated-away" not in storage_text(page_, "sessionStorage")
+    dialog = sign_in_again(portal)
     portal.shot("01-key-refused-later")
-    # signing in again goes on where it was
-    portal.sign_in()
-    expect(portal.nav("APIs")).to_be_visible()
+    # a wrong key again: refused again, still asked
+    dialog.get_by_label("Management key").fill("still-wrong")
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(portal.alerts(dialog, re.compile(r"refused", re.I))).to_be_visible()
+    expect(dialog.get_by_label("Management key")).to_have_value("")
+    # the master key: the dialog closes and the view that was refused loads
+    dialog.get_by_label("Management key").fill(MASTER_KEY)
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(dialog).to_have_count(0)
+    expect(portal.table("APIs")).to_be_visible()
+    stored = storage_text(page, "sessionStorage")
+    assert MASTER_KEY in stored and "rotated-away" not in stored and "still-wrong" not in stored
+    refused = [r for r in portal.seen.management_requests() if r.headers.get("x-functions-key") != MASTER_KEY]
+    assert {r.headers.get("x-functions-key") for r in refused} == {"rotated-away", "still-wrong"}
 
 
 def test_key_that_stops_working_on_reload(portal: Portal) -> None:
+    """The same on a reload; its "Sign out" leaves: back at the sign-in page, the key forgotten."""
     portal.signed_in(route="/apis")
-    portal.page.evaluate(ROTATE, MASTER_KEY)
+    portal.rotate_key()
     portal.page.reload()
-    expect(portal.alerts(text=re.compile(r"refused", re.I))).to_be_visible()
+    dialog = sign_in_again(portal)
+    dialog.get_by_role("button", name="Sign out").click()
+    expect(dialog).to_have_count(0)
     asks_for_key(portal.page)
+    assert "rotated-away" not in storage_text(portal.page, "sessionStorage")
+
+
+def test_key_refused_mid_edit_keeps_the_edit(portal: Portal, admin: Management) -> None:
+    """What was typed survives a refused key: the Add API form's call goes out again once the
+    operator signs in again, and the API is created."""
+    n = new_id()
+    portal.signed_in()
+    portal.go("APIs")
+    portal.button("Add API").click()
+    form = portal.form("Add API")
+    form.get_by_label("Name", exact=True).fill(f"kept-{n}")
+    form.get_by_label("Path", exact=True).fill(f"kept{n}")
+    form.get_by_label("Backend URL", exact=True).fill("https://kept.example")
+    portal.rotate_key()
+    portal.button("Create", form).click()
+    dialog = sign_in_again(portal)
+    assert admin.get(f"/management/apis/kept-{n}").status_code == 404
+    dialog.get_by_label("Management key").fill(MASTER_KEY)
+    portal.expect_write("PUT", f"/apis/kept-{n}", dialog.get_by_role("button", name="Sign in").click)
+    expect(portal.row(f"kept-{n}", "APIs")).to_be_visible()
+    assert admin.get(f"/management/apis/kept-{n}").json()["properties"]["path"] == f"kept{n}"
 
 
 def test_shared_link_opens_after_sign_in(portal: Portal, admin: Management) -> None:
