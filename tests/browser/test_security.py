@@ -288,3 +288,19 @@ def test_header_and_query_rows(
     answer = gateway_get(portal_host, f"rows{n}/x")
     assert answer.status_code == 200, answer.text
     assert answer.json()["query"] == "sv=one&sv=two"
+
+
+def test_empty_basic_is_refused(portal: Portal, admin: Management) -> None:
+    """Basic chosen and nothing typed: refused before anything is sent, as an empty header list
+    or an empty Authorization parameter is, rather than saving `Basic Og==` (":")."""
+    n = new_id()
+    assert admin.put_api(f"nobasic-{n}", f"nobasic{n}", "https://x.example").status_code == 201
+    portal.signed_in()
+    portal.open_api(f"nobasic-{n}")
+    panel = portal.tab("Security")
+    panel.get_by_label("With credentials").select_option(label="Basic")
+    puts_before = len([r for r in portal.seen.management_requests() if r.method == "PUT"])
+    portal.button("Save", panel).click()
+    expect(portal.alerts(panel)).to_be_visible()
+    assert len([r for r in portal.seen.management_requests() if r.method == "PUT"]) == puts_before
+    assert "credentials" not in admin.get(f"/management/apis/nobasic-{n}").json()["properties"]
