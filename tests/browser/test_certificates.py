@@ -151,3 +151,22 @@ def test_rotation_through_upload(
     expect(portal.statuses(re.compile(r"replaced", re.I))).to_be_visible()
     portal.shot("01-rotated", full=True)
     assert gateway_get(portal_host, f"rot{n}/x").json()["client_cert"]["thumbprint"] == second.thumbprint
+
+
+def test_delete_dialog_once_and_closed_by_navigation(
+    portal: Portal, admin: Management, portal_pki: PortalPki
+) -> None:
+    """A double click opens one dialog; going back in the browser's history closes it."""
+    n = new_id()
+    leaf = portal_pki.client_root.issue_client(f"twice {n}", kind="ec")
+    assert admin.upload(f"twice-{n}", pfx_cryptography(leaf, "pw"), "pw").status_code == 201
+    portal.signed_in()
+    portal.go("APIs")
+    portal.go("Client certificates")
+    portal.button("Delete", portal.row(f"twice-{n}", "Client certificates")).dblclick()
+    dialogs = portal.page.get_by_role("dialog")
+    expect(dialogs).to_have_count(1)
+    portal.page.go_back()
+    expect(dialogs).to_have_count(0)
+    expect(portal.table("APIs")).to_be_visible()
+    assert admin.get(f"/management/certificates/twice-{n}").status_code == 200

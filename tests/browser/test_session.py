@@ -170,3 +170,21 @@ def test_shared_link_opens_after_sign_in(portal: Portal, admin: Management) -> N
         portal.page.get_by_role("tabpanel", name="Security").get_by_label("With credentials")
     ).to_be_visible()
     expect(portal.nav("APIs")).to_have_attribute("aria-current", "page")
+
+
+def test_sign_out_reaches_a_duplicated_tab(portal: Portal, browser_context: BrowserContext) -> None:
+    """A tab opened from this one copies its session storage (signed in too); Sign out in one
+    signs both out."""
+    portal.signed_in()
+    with browser_context.expect_page() as opened:
+        portal.page.evaluate("window.open(location.href)")
+    other = opened.value
+    try:
+        expect(other.get_by_role("navigation").get_by_role("link", name="APIs")).to_be_visible()
+        assert MASTER_KEY in storage_text(other, "sessionStorage")
+        portal.page.get_by_role("button", name="Sign out").click()
+        asks_for_key(portal.page)
+        asks_for_key(other)
+        assert MASTER_KEY not in storage_text(other, "sessionStorage")
+    finally:
+        other.close()
