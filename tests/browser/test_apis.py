@@ -124,6 +124,14 @@ def test_settings_refusal_marks_the_field(portal: Portal, admin: Management) -> 
     expect(panel.get_by_label("Path", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(panel.get_by_label("Path", exact=True)).to_be_focused()
     assert admin.get(f"/management/apis/mine-{n}").json()["properties"]["path"] == f"mine{n}"
+    # a bad Backend URL: InvalidServiceUrl marks that field, and Path is no longer marked
+    panel.get_by_label("Path", exact=True).fill(f"mine{n}")
+    panel.get_by_label("Backend URL", exact=True).fill("ftp://mine.example")
+    answer = portal.expect_write("PUT", f"/apis/mine-{n}", portal.button("Save", panel).click, ok=(400,))
+    assert answer.json()["error"]["code"] == "InvalidServiceUrl"
+    expect(panel.get_by_label("Backend URL", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(panel.get_by_label("Path", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    panel.get_by_label("Backend URL", exact=True).fill("https://mine.example")
     # put right, it saves (the refusal left the page's ETag as it was)
     panel.get_by_label("Path", exact=True).fill(f"mine{n}/v2")
     portal.expect_write("PUT", f"/apis/mine-{n}", portal.button("Save", panel).click, ok=(200,))

@@ -304,3 +304,29 @@ def test_empty_basic_is_refused(portal: Portal, admin: Management) -> None:
     expect(portal.alerts(panel)).to_be_visible()
     assert len([r for r in portal.seen.management_requests() if r.method == "PUT"]) == puts_before
     assert "credentials" not in admin.get(f"/management/apis/nobasic-{n}").json()["properties"]
+
+
+def test_server_errors_mark_their_field(portal: Portal, admin: Management, plain_echo: EchoBackend) -> None:
+    """A refusal naming a TLS field (its `target`) marks and focuses that field."""
+    n = new_id()
+    assert admin.put_api(f"marks-{n}", f"marks{n}", plain_echo.url).status_code == 201
+    portal.signed_in()
+    portal.open_api(f"marks-{n}")
+    panel = portal.tab("Security")
+    tls = panel.get_by_role("group", name="Backend TLS")
+    fields = {
+        "Pinned server thumbprints (one per line)": "not-hex",
+        "Server name (SNI)": "bad name!",
+    }
+    for label, bad in fields.items():
+        field = tls.get_by_label(label)
+        field.fill(bad)
+        answer = portal.expect_write("PUT", f"/apis/marks-{n}", portal.button("Save", panel).click, ok=(400,))
+        error = answer.json()["error"]
+        expect(portal.alerts(panel, error["message"])).to_be_visible()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_be_focused()
+        field.fill("")
+    portal.shot("01-marked")
+    portal.save_security(panel)  # put right, it saves, and no field stays marked
+    expect(tls.get_by_label("Server name (SNI)")).not_to_have_attribute("aria-invalid", "true")
