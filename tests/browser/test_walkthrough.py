@@ -188,6 +188,7 @@ def test_walkthrough(
         expect(report).to_contain_text(re.compile(step, re.I))
     expect(report).to_contain_text(re.compile(r"\b(passed|succeeded|ok)\b", re.I))
     expect(report).not_to_contain_text(re.compile(r"\bfailed\b", re.I))
+    expect(report).to_contain_text(leaf.subject)  # the chain that was sent
     portal.shot("09-test-report", full=True)
 
     # delete while used: the dialog names both APIs; the API's 409 is shown; nothing deleted
