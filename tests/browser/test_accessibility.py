@@ -96,6 +96,36 @@ def test_every_view_accessible(
     )
     assert put.status_code == 201, put.text
 
+    if viewport == "narrow":  # long unbroken names and values must wrap, not widen the page
+        long_id = (f"long-{n}-" + "x" * 80)[:80]
+        assert admin.upload(long_id, pfx_cryptography(leaf, "pw"), "pw").status_code == 201
+        long_api = admin.session.put(
+            f"{admin.base}/management/apis/{long_id}",
+            json={
+                "properties": {
+                    "displayName": "D" * 120,
+                    "path": f"long{n}/" + "p" * 120,
+                    "serviceUrl": "https://" + "h" * 60 + ".example/" + "u" * 150,
+                    "credentials": {"header": {"x-" + "k" * 60: ["v" * 200]}},
+                }
+            },
+            timeout=30,
+        )
+        assert long_api.status_code == 201, long_api.text
+        long_value = admin.session.put(
+            f"{admin.base}/management/namedValues/{long_id}",
+            json={
+                "properties": {
+                    "displayName": "N" * 100,
+                    "value": "v" * 300,
+                    "secret": False,
+                    "tags": ["t" * 60],
+                }
+            },
+            timeout=30,
+        )
+        assert long_value.status_code == 201, long_value.text
+
     serious: dict[str, list[dict[str, object]]] = {}
     everything: dict[str, list[dict[str, object]]] = {}
     too_wide: dict[str, int] = {}
@@ -113,6 +143,11 @@ def test_every_view_accessible(
         portal.shot(f"{viewport}-{view}")
 
     walk_views(portal, n, check)
+    if viewport == "narrow":
+        portal.open_api(long_id, "D" * 120)
+        check("long-api-settings")
+        portal.tab("Security")
+        check("long-api-security")
     assert serious == {}, "axe-core, serious or critical (all violations follow):\n" + json.dumps(
         everything, indent=1
     )
