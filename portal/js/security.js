@@ -132,6 +132,8 @@ function basicSection(stored, storedAuthorization) {
     element,
     value() {
       if (user.value.includes(":")) throw new FormProblem("A Basic user name cannot hold ':' (RFC 7617).", user);
+      // An empty user name with a password is RFC 7617's; both empty is a form left blank.
+      if (!user.value && !password.value && !stored) throw new FormProblem("Enter the Basic user name and password.", user);
       // Untouched: sent back exactly as stored (its scheme's case, its base64 padding).
       if (stored && user.value === stored.user && !password.value) return { authorization: storedAuthorization };
       const secret = password.value || stored?.password || "";
