@@ -145,8 +145,9 @@ function settingsPanel(panel, current, save) {
 /** The Security tab reads the certificates to choose from; when that fails it says so and offers
  * to try again (the other tabs do not need them). After a Save it is built anew from the saved API. */
 async function securityPanel(panel, current, save) {
-  const loading = h("p", { role: "status", class: "status" }, "Reading the certificates…");
-  panel.replaceChildren(loading);
+  // The first time a status says what is awaited; after a Save the saved form stays until its
+  // successor is ready.
+  if (!panel.hasChildNodes()) panel.append(h("p", { role: "status", class: "status" }, "Reading the certificates…"));
   let certificates;
   let caCertificates;
   try {

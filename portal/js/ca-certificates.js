@@ -49,7 +49,7 @@ export function renderCaCertificates(view) {
       h("th", { scope: "row" }, item.name),
       h("td", { class: "subject" }, p.subject, p.isCa === false ? [h("br"), h("span", { class: "flag info" }, "Not a CA certificate")] : null),
       thumbprintCell(p.thumbprint),
-      h("td", {}, day(p.expirationDate), " ", Number.isNaN(days) ? null : expiryFlag(days)),
+      h("td", {}, h("span", { class: "date" }, day(p.expirationDate)), " ", Number.isNaN(days) ? null : expiryFlag(days)),
       h("td", {}, usedBy(p.usedBy)),
       h("td", {}, remove),
     );

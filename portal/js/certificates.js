@@ -48,7 +48,7 @@ export function renderCertificates(view) {
       h("th", { scope: "row" }, item.name),
       h("td", { class: "subject" }, p.subject, flags.length ? h("br") : null, flags),
       thumbprintCell(p.thumbprint),
-      h("td", {}, day(p.expirationDate), " ", expiryFlag(p.daysToExpiry)),
+      h("td", {}, h("span", { class: "date" }, day(p.expirationDate)), " ", expiryFlag(p.daysToExpiry)),
       h("td", {}, usedBy(p.usedBy)),
       h("td", {}, remove),
     );
