@@ -22,6 +22,7 @@ def is_focused(locator: Locator) -> bool:
 def focus_by_keyboard(page: Page, target: Locator, *, back: bool = False) -> None:
     """Press Tab (or Shift+Tab) until `target` has the focus, at most LIMIT times."""
     key = "Shift+Tab" if back else "Tab"
+    expect(target).to_be_visible()  # a view still loading has nothing to tab to yet (bounded wait)
     for _ in range(LIMIT):
         if is_focused(target):
             return
