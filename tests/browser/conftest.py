@@ -376,9 +376,11 @@ class Portal:
         return self.page.get_by_role("tabpanel", name=name)
 
     def save_security(self, panel: Locator) -> None:
-        """Save the Security tab and wait for the API's answer to the PUT."""
+        """Save the Security tab: wait for the API's answer to the PUT, then for the tab's own
+        status (the page rebuilds the form from the saved API first: locators into `panel` then
+        find the new fields)."""
         self.expect_write("PUT", "/management/apis/", lambda: self.button("Save", panel).click(), ok=(200,))
-        expect(self.statuses()).not_to_have_count(0)
+        expect(panel.get_by_role("status").filter(has_text=NOT_EMPTY)).to_be_visible()
 
     def expect_write(
         self, method: str, fragment: str, action: Callable[[], None], ok: tuple[int, ...] = (200, 201)
