@@ -10,7 +10,9 @@ import tempfile
 from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 
 from tests.api.client import Management
-from tests.browser.conftest import MASTER_KEY, Portal, launch_context, new_id
+from tests.browser.conftest import MASTER_KEY, Portal, gateway_get, launch_context, new_id
+from tests.services import DevHost
+from tests.support.tls_backends import EchoBackend
 
 
 def storage_text(page: Page, area: str) -> str:
@@ -188,3 +190,26 @@ def test_sign_out_reaches_a_duplicated_tab(portal: Portal, browser_context: Brow
         assert MASTER_KEY not in storage_text(other, "sessionStorage")
     finally:
         other.close()
+
+
+def test_key_refused_on_a_security_save_keeps_the_edit(
+    portal: Portal, admin: Management, portal_host: DevHost, plain_echo: EchoBackend
+) -> None:
+    """The Security tab's Save refused for the key: signed in again, the same edit is saved."""
+    n = new_id()
+    assert admin.put_api(f"resend-{n}", f"resend{n}", plain_echo.url).status_code == 201
+    portal.signed_in()
+    portal.open_api(f"resend-{n}")
+    panel = portal.tab("Security")
+    panel.get_by_label("With credentials").select_option(label="Header")
+    panel.get_by_label("Header name", exact=True).fill("x-resent")
+    panel.get_by_label("Header value", exact=True).fill(f"v-{n}")
+    portal.rotate_key()
+    portal.expect_write("PUT", f"/apis/resend-{n}", portal.button("Save", panel).click, ok=(401,))
+    dialog = sign_in_again(portal)
+    dialog.get_by_label("Management key").fill(MASTER_KEY)
+    portal.expect_write("PUT", f"/apis/resend-{n}", dialog.get_by_role("button", name="Sign in").click)
+    expect(panel.get_by_role("status").filter(has_text=re.compile(r"\S"))).to_be_visible()
+    expect(panel.get_by_label("Header value", exact=True)).to_have_value(f"v-{n}")
+    answer = gateway_get(portal_host, f"resend{n}/x")
+    assert [v for k, v in answer.json()["headers"] if k.lower() == "x-resent"] == [f"v-{n}"]
