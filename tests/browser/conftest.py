@@ -158,13 +158,15 @@ def launch_context(playwright: Playwright, user_data_dir: str) -> BrowserContext
     return context
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop counts as running
+# in this thread, so a later test of the same pytest worker that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def playwright_session() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(playwright_session: Playwright) -> Iterator[BrowserContext]:
     with tempfile.TemporaryDirectory(prefix="certgate-chromium-") as profile:
         context = launch_context(playwright_session, profile)
