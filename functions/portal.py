@@ -23,13 +23,13 @@ async def get_portal(req: Request) -> Response:
 @bp.route(route="portal/{*file}", methods=["GET", "HEAD"], auth_level=_ANONYMOUS)
 async def get_portal_file(req: Request) -> Response:
     name = req.path_params.get("file") or ""
-    if not name:
+    if not name or name == PortalFiles.INDEX:  # its references would miss from /portal/...
         return _to_page()
     return _file(req, name)
 
 
 def _to_page() -> Response:
-    """/portal/ to /portal: the page's references are relative to it."""
+    """/portal/ and /portal/index.html to /portal: the page's references are relative to it."""
     return Response(status_code=308, headers={"Location": "../portal", **SECURITY_HEADERS})
 
 
