@@ -4,7 +4,8 @@
 import { KeyRefused, call, id, listAll } from "./api.js";
 import { alertBox, busy, clear, field, h, markInvalid, say, showError, statusBox } from "./dom.js";
 import { settingsFields } from "./apis.js";
-import { FormProblem, securityFields } from "./security.js";
+import { FormProblem, showFailure } from "./forms.js";
+import { securityFields } from "./security.js";
 import { renderReport } from "./test-report.js";
 
 const TABS = [
@@ -117,15 +118,10 @@ function formShell(panel, name, fields, controls, onSubmit) {
         after?.submit.focus();
       } catch (error) {
         if (error instanceof KeyRefused) return;
-        if (error instanceof FormProblem) {
-          showError(errorBox, error);
-          error.control.setAttribute("aria-invalid", "true");
-          error.control.focus();
-          return;
+        if (error.code === "PreconditionFailed" && !(error instanceof FormProblem)) {
+          error.message = `The API was changed elsewhere since this page loaded: reload the page to see it. (${error.message})`;
         }
-        const shown = error.code === "PreconditionFailed" ? { ...error, message: `The API was changed elsewhere since this page loaded: reload the page to see it. (${error.message})` } : error;
-        showError(errorBox, shown);
-        markInvalid(controls, error, { scope: form, fallback: errorBox });
+        showFailure(errorBox, error, controls, form);
       }
     });
   });

@@ -1,10 +1,11 @@
 // APIs: the list (name, path under /gateway/, backend, credentials), "Add API" and the delete.
 // One API's own page (settings, security, policy, test) is api-page.js.
 
-import { KeyRefused, call, id } from "./api.js";
+import { call, id } from "./api.js";
 import { listing } from "./lists.js";
-import { deleteResource } from "./dialogs.js";
-import { alertBox, busy, clear, field, h, markInvalid, opener, say, showError, statusBox } from "./dom.js";
+import { deleteButton } from "./dialogs.js";
+import { alertBox, field, h, statusBox } from "./dom.js";
+import { openableForm, required } from "./forms.js";
 
 export function renderApis(view) {
   const status = statusBox();
@@ -23,19 +24,15 @@ export function renderApis(view) {
 
   function row(item) {
     const p = item.properties;
-    const remove = h("button", { type: "button", class: "secondary" }, "Delete");
-    remove.addEventListener("click", () =>
-      deleteResource({
-        noun: "API",
-        path: `management/apis/${id(item.name)}`,
-        name: item.name,
-        title: "API",
-        consequence: `Calls to /gateway/${p.path} will answer 404 ApiNotFound. This cannot be undone.`,
-        opener: remove,
-        status,
-        refresh,
-      }),
-    );
+    const remove = deleteButton({
+      noun: "API",
+      path: `management/apis/${id(item.name)}`,
+      name: item.name,
+      title: "API",
+      consequence: `Calls to /gateway/${p.path} will answer 404 ApiNotFound. This cannot be undone.`,
+      status,
+      refresh,
+    });
     return h(
       "tr",
       {},
@@ -84,53 +81,27 @@ export function settingsFields(api) {
 function createForm(status, refresh) {
   const name = h("input", { type: "text", required: true, autocomplete: "off", spellcheck: "false", maxlength: "80" });
   const settings = settingsFields(null);
-  const errorBox = alertBox();
-  const submit = h("button", { type: "submit" }, "Create");
-  const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
-  const form = h(
-    "form",
-    { class: "panel", hidden: true, "aria-labelledby": "add-api-title", novalidate: true },
-    h("h3", { id: "add-api-title" }, "Add API"),
-    field("Name", name, "1 to 80 letters, digits, - _ or ."),
-    settings.elements,
-    errorBox,
-    h("div", { class: "actions" }, submit, cancel),
-  );
-  const button = h("button", { type: "button" }, "Add API");
-  const toggle = opener(button, form, name);
-  const controls = { InvalidIdentifier: name, PreconditionFailed: name, ...settings.controls };
-  cancel.addEventListener("click", () => {
-    form.reset();
-    clear(errorBox);
-    markInvalid(controls, {}, { scope: form });
-    toggle.close();
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      clear(errorBox);
-      markInvalid(controls, {}, { scope: form });
-      const key = name.value.trim();
-      if (!key) {
-        showError(errorBox, { message: "Enter a name for the API." });
-        name.focus();
-        return;
-      }
+  return openableForm({
+    buttonLabel: "Add API",
+    title: "Add API",
+    fields: [field("Name", name, "1 to 80 letters, digits, - _ or ."), settings.elements],
+    first: name,
+    submitLabel: "Create",
+    controls: { InvalidIdentifier: name, PreconditionFailed: name, ...settings.controls },
+    status,
+    refresh,
+    send: async () => {
+      const key = required(name, "Enter a name for the API.");
       const properties = settings.values();
       properties.displayName ||= key;
       try {
         // Create, never replace: an API of that name already there answers 412.
         await call("PUT", `management/apis/${id(key)}`, { body: { properties }, ifNoneMatch: "*" });
-        say(status, `API '${key}' created at /gateway/${properties.path}. Open it to choose its credentials.`);
-        form.reset();
-        toggle.close();
-        refresh();
       } catch (error) {
-        if (error instanceof KeyRefused) return;
-        showError(errorBox, error.code === "PreconditionFailed" ? { ...error, message: `An API named '${key}' already exists. ${error.message}` } : error);
-        markInvalid(controls, error, { scope: form, fallback: errorBox });
+        if (error.code === "PreconditionFailed") error.message = `An API named '${key}' already exists. ${error.message}`;
+        throw error;
       }
-    });
+      return `API '${key}' created at /gateway/${properties.path}. Open it to choose its credentials.`;
+    },
   });
-  return { button, form };
 }

@@ -1,13 +1,11 @@
 // Client certificates: the list (subject, thumbprint with its last four apart, expiry flag, the
 // APIs that use it), the upload of a .pfx with its password, and the delete with its in-use warning.
 
-import { KeyRefused, call, id } from "./api.js";
+import { call, id } from "./api.js";
 import { listing } from "./lists.js";
-import { deleteResource } from "./dialogs.js";
-import {
-  alertBox, base64, busy, clear, day, expiryFlag, field, h, markInvalid, opener, say, showError,
-  statusBox, thumbprintCell,
-} from "./dom.js";
+import { deleteButton } from "./dialogs.js";
+import { alertBox, base64, day, expiryFlag, field, h, statusBox, thumbprintCell } from "./dom.js";
+import { chosenFile, openableForm, required } from "./forms.js";
 
 const WARNINGS = { NotClientAuth: "Not for client authentication", SelfSigned: "Self-signed" };
 
@@ -29,19 +27,15 @@ export function renderCertificates(view) {
   function row(item) {
     const p = item.properties;
     const flags = (p.warnings ?? []).filter((w) => WARNINGS[w]).map((w) => h("span", { class: "flag info" }, WARNINGS[w]));
-    const remove = h("button", { type: "button", class: "secondary" }, "Delete");
-    remove.addEventListener("click", () =>
-      deleteResource({
-        noun: "Certificate",
-        path: `management/certificates/${id(item.name)}`,
-        name: item.name,
-        title: "certificate",
-        consequence: "APIs bound to it could no longer present it. This cannot be undone.",
-        opener: remove,
-        status,
-        refresh,
-      }),
-    );
+    const remove = deleteButton({
+      noun: "Certificate",
+      path: `management/certificates/${id(item.name)}`,
+      name: item.name,
+      title: "certificate",
+      consequence: "APIs bound to it could no longer present it. This cannot be undone.",
+      status,
+      refresh,
+    });
     return h(
       "tr",
       {},
@@ -67,56 +61,28 @@ function uploadForm(status, refresh) {
   const name = h("input", { type: "text", name: "name", required: true, autocomplete: "off", spellcheck: "false", maxlength: "80" });
   const file = h("input", { type: "file", name: "file", required: true, accept: ".pfx,.p12,application/x-pkcs12" });
   const password = h("input", { type: "password", name: "password", autocomplete: "off" });
-  const errorBox = alertBox();
-  const submit = h("button", { type: "submit" }, "Upload");
-  const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
-  const headingId = "upload-certificate-title";
-  const form = h(
-    "form",
-    { class: "panel", hidden: true, "aria-labelledby": headingId, novalidate: true },
-    h("h3", { id: headingId }, "Upload certificate"),
-    field("Name", name, "1 to 80 letters, digits, - _ or . An existing name is replaced: its APIs present the new certificate from their next connection."),
-    field("Certificate file (.pfx)", file),
-    field("Password", password, "The .pfx file's password; it is checked now and never stored in clear."),
-    errorBox,
-    h("div", { class: "actions" }, submit, cancel),
-  );
-  const button = h("button", { type: "button" }, "Upload certificate");
-  const toggle = opener(button, form, name);
-  const controls = { InvalidIdentifier: name, InvalidPassword: password, InvalidCertificate: file, MissingPrivateKey: file, CertificateExpired: file, PayloadTooLarge: file };
-  cancel.addEventListener("click", () => {
-    form.reset();
-    clear(errorBox);
-    markInvalid(controls, {}, { scope: form });
-    toggle.close();
+  return openableForm({
+    buttonLabel: "Upload certificate",
+    title: "Upload certificate",
+    fields: [
+      field("Name", name, "1 to 80 letters, digits, - _ or . An existing name is replaced: its APIs present the new certificate from their next connection."),
+      field("Certificate file (.pfx)", file),
+      field("Password", password, "The .pfx file's password; it is checked now and never stored in clear."),
+    ],
+    first: name,
+    submitLabel: "Upload",
+    controls: { InvalidIdentifier: name, InvalidPassword: password, InvalidCertificate: file, MissingPrivateKey: file, CertificateExpired: file, PayloadTooLarge: file },
+    status,
+    refresh,
+    onError: () => {
+      password.value = ""; // a wrong password is typed again, not edited
+    },
+    send: async () => {
+      const key = required(name, "Enter a name for the certificate.");
+      const data = base64(await chosenFile(file, "Choose the .pfx file."));
+      const answer = await call("PUT", `management/certificates/${id(key)}`, { body: { properties: { data, password: password.value } } });
+      const p = answer.data.properties;
+      return `Certificate '${answer.data.name}' ${answer.status === 201 ? "uploaded" : "replaced"}: ${p.subject}, thumbprint …${p.thumbprint.slice(-4)}, expires ${day(p.expirationDate)}.`;
+    },
   });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      clear(errorBox);
-      markInvalid(controls, {}, { scope: form });
-      if (!name.value.trim() || !file.files.length) {
-        showError(errorBox, { message: !name.value.trim() ? "Enter a name for the certificate." : "Choose the .pfx file." });
-        (name.value.trim() ? file : name).focus();
-        return;
-      }
-      try {
-        const data = base64(await file.files[0].arrayBuffer());
-        const answer = await call("PUT", `management/certificates/${id(name.value.trim())}`, {
-          body: { properties: { data, password: password.value } },
-        });
-        const p = answer.data.properties;
-        say(status, `Certificate '${answer.data.name}' ${answer.status === 201 ? "uploaded" : "replaced"}: ${p.subject}, thumbprint …${p.thumbprint.slice(-4)}, expires ${day(p.expirationDate)}.`);
-        form.reset();
-        toggle.close();
-        refresh();
-      } catch (error) {
-        if (error instanceof KeyRefused) return;
-        password.value = "";
-        showError(errorBox, error);
-        markInvalid(controls, error, { scope: form, fallback: errorBox });
-      }
-    });
-  });
-  return { button, form };
 }

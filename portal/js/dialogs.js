@@ -107,6 +107,13 @@ export async function deleteResource({ noun, title, path, name, consequence, ope
   dialog.classList.add("confirm");
 }
 
+/** A row's "Delete" button: `deleteResource` with it as the opener. */
+export function deleteButton(options) {
+  const button = h("button", { type: "button", class: "secondary" }, "Delete");
+  button.addEventListener("click", () => deleteResource({ ...options, opener: button }));
+  return button;
+}
+
 /** The in-use warning of a delete dialog, naming every API. */
 function inUseWarning(noun, name, apis) {
   const box = alertBox();

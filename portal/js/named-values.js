@@ -3,7 +3,7 @@
 
 import { KeyRefused, call, id } from "./api.js";
 import { listing } from "./lists.js";
-import { deleteResource } from "./dialogs.js";
+import { deleteButton } from "./dialogs.js";
 import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, showError, statusBox } from "./dom.js";
 
 export function renderNamedValues(view) {
@@ -27,19 +27,15 @@ export function renderNamedValues(view) {
     const p = item.properties;
     const edit = h("button", { type: "button", class: "secondary" }, "Edit");
     edit.addEventListener("click", () => editor.open(item, edit));
-    const remove = h("button", { type: "button", class: "secondary" }, "Delete");
-    remove.addEventListener("click", () =>
-      deleteResource({
-        noun: "Named value",
-        path: `management/namedValues/${id(item.name)}`,
-        name: item.name,
-        title: "named value",
-        consequence: "The delete is refused while an API's credentials refer to it as {{name}}. This cannot be undone.",
-        opener: remove,
-        status,
-        refresh,
-      }),
-    );
+    const remove = deleteButton({
+      noun: "Named value",
+      path: `management/namedValues/${id(item.name)}`,
+      name: item.name,
+      title: "named value",
+      consequence: "The delete is refused while an API's credentials refer to it as {{name}}. This cannot be undone.",
+      status,
+      refresh,
+    });
     return h(
       "tr",
       {},

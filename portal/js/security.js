@@ -3,6 +3,7 @@
 // An API that combines kinds shows "Several" and every kind it holds, so a Save never drops one.
 
 import { checkbox, field, h } from "./dom.js";
+import { FormProblem } from "./forms.js";
 
 const KINDS = [
   ["none", "None"],
@@ -12,14 +13,6 @@ const KINDS = [
   ["header", "Header"],
   ["query", "Query"],
 ];
-
-/** A problem found before anything is sent, shown like the API's errors. */
-export class FormProblem extends Error {
-  constructor(message, control) {
-    super(message);
-    this.control = control;
-  }
-}
 
 /** The user and password of a literal Basic pair, else null (a {{named value}}, another scheme). */
 export function basicPair(authorization) {
