@@ -118,14 +118,13 @@ async function tryKey({ key, errorBox, submit }) {
 
 const INTRO = "certgate's management API takes the function app's master key (locally: CERTGATE_LOCAL_MASTER_KEY). The key stays in this tab's session storage until you sign out or close the tab.";
 
-/** The sign-in page; `refused`: the 401 that brought the page here. */
-function signIn(refused) {
+/** The sign-in page. */
+function signIn() {
   closeDialogs();
   nav.hidden = true;
   signOutButton.hidden = true;
   document.title = "Sign in – certgate";
   const parts = keyForm("Sign in", INTRO, []);
-  if (refused) showRefusal(parts.errorBox, refused, parts.key);
   parts.form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (await tryKey(parts)) route(true);

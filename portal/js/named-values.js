@@ -4,7 +4,8 @@
 import { KeyRefused, call, id } from "./api.js";
 import { listing } from "./lists.js";
 import { deleteButton } from "./dialogs.js";
-import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, showError, statusBox } from "./dom.js";
+import { alertBox, busy, checkbox, clear, field, h, markInvalid, say, statusBox } from "./dom.js";
+import { required, showFailure } from "./forms.js";
 
 export function renderNamedValues(view) {
   const status = statusBox();
@@ -121,19 +122,14 @@ function namedValueForm(status, refresh, addButton) {
     busy(submit, async () => {
       clear(errorBox);
       markInvalid(controls, {}, { scope: form });
-      const key = name.value.trim();
-      if (!key) {
-        showError(errorBox, { message: "Enter a name for the named value." });
-        name.focus();
-        return;
-      }
-      const properties = {
-        displayName: displayName.value || key,
-        value: value.value,
-        secret: secret.input.checked,
-        tags: tags.value === shown.tags ? shown.stored : tags.value.split(",").map((t) => t.trim()).filter(Boolean),
-      };
       try {
+        const key = required(name, "Enter a name for the named value.");
+        const properties = {
+          displayName: displayName.value || key,
+          value: value.value,
+          secret: secret.input.checked,
+          tags: tags.value === shown.tags ? shown.stored : tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+        };
         const answer = await call("PUT", `management/namedValues/${id(key)}`, {
           body: { properties },
         });
@@ -142,8 +138,7 @@ function namedValueForm(status, refresh, addButton) {
         refresh();
       } catch (error) {
         if (error instanceof KeyRefused) return;
-        showError(errorBox, error);
-        markInvalid(controls, error, { scope: form, fallback: errorBox });
+        showFailure(errorBox, error, controls, form);
       }
     });
   });

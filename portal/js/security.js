@@ -15,7 +15,7 @@ const KINDS = [
 ];
 
 /** The user and password of a literal Basic pair, else null (a {{named value}}, another scheme). */
-export function basicPair(authorization) {
+function basicPair(authorization) {
   if (!authorization || authorization.scheme.toLowerCase() !== "basic" || authorization.parameter.includes("{{")) return null;
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(authorization.parameter), (c) => c.charCodeAt(0)));
